@@ -1,0 +1,24 @@
+"""symscore — score-based statistics, verified symbolically and executed fast.
+
+>>> import symscore as ss
+>>> d = ss.families.gaussian_mixture(dim=2, components=2)
+>>> d.dim, d.n_params
+(2, 14)
+"""
+
+from . import calculus, families, objectives, stable
+from .density import Density
+from .errors import (BackendUnavailableError, CodegenError, DensityError, DomainError,
+                     DuplicateSymbolError, FitError, InputValueError, MissingVariableError,
+                     NonRealSymbolError, ParseError, ShapeError, SymscoreError,
+                     UnknownSymbolError)
+from .params import ParamGroup, pack, unpack
+from .stable import LogSumExp, Sigmoid, Softplus
+
+__version__ = "0.1.0"
+
+__all__ = ["Density", "ParamGroup", "pack", "unpack", "calculus", "objectives", "families",
+           "stable", "LogSumExp", "Softplus", "Sigmoid", "SymscoreError", "DensityError",
+           "DomainError", "DuplicateSymbolError", "FitError", "InputValueError",
+           "MissingVariableError", "NonRealSymbolError", "ParseError", "ShapeError",
+           "UnknownSymbolError", "BackendUnavailableError", "CodegenError"]

@@ -1,0 +1,150 @@
+"""Parameter domains, named parameter groups, and packing θ to/from a flat vector.
+
+A density's parameters θ are ordered SymPy symbols; kernels take θ as one flat
+float array in that order. Families group them into named arrays (``means`` of
+shape (K, D), lower-triangular ``prec_chol`` of shape (K, D, D), ...):
+:func:`pack` and :func:`unpack` convert between the two views.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import sympy as sp
+
+from .errors import DensityError, DomainError, ShapeError
+
+REAL = sp.S.Reals
+POSITIVE = sp.Interval.open(0, sp.oo)
+NONNEGATIVE = sp.Interval(0, sp.oo)
+
+_NAMED_DOMAINS = {"real": REAL, "positive": POSITIVE, "nonnegative": NONNEGATIVE}
+
+
+def as_domain(spec, what: str) -> sp.Set:
+    """Turn ``"real"``, ``"positive"``, ``"nonnegative"``, ``(lo, hi)`` or a SymPy
+    Interval into a SymPy set ⊆ ℝ; ``what`` names the symbol in errors."""
+    if isinstance(spec, str):
+        try:
+            return _NAMED_DOMAINS[spec.strip().lower()]
+        except KeyError:
+            raise DensityError(
+                f"unknown domain {spec!r} for {what}; use one of {sorted(_NAMED_DOMAINS)}, "
+                "a (lo, hi) pair or a sympy Interval") from None
+    if isinstance(spec, (tuple, list)) and len(spec) == 2:
+        try:
+            lo, hi = (sp.sympify(v, strict=True) for v in spec)
+        except (sp.SympifyError, TypeError):
+            raise DensityError(f"domain bounds of {what} must be numbers, got {spec!r}") from None
+        if not (lo.is_extended_real and hi.is_extended_real) or not bool(lo < hi):
+            raise DensityError(f"domain of {what} must be an interval lo < hi, got {spec!r}")
+        return sp.Interval(lo, hi, left_open=lo.is_infinite, right_open=hi.is_infinite)
+    if isinstance(spec, sp.Set):
+        if spec == REAL or (isinstance(spec, sp.Interval) and spec.is_subset(REAL)
+                            and spec.measure > 0):
+            return spec
+        raise DensityError(f"domain of {what} must be the reals or an interval of positive "
+                           f"length, got {spec}")
+    raise DensityError(f"cannot understand domain {spec!r} for {what}")
+
+
+def domain_from_assumptions(symbol: sp.Symbol) -> sp.Set:
+    if symbol.is_positive:
+        return POSITIVE
+    if symbol.is_nonnegative:
+        return NONNEGATIVE
+    return REAL
+
+
+def in_domain(value: float, domain: sp.Set) -> bool:
+    if domain == REAL:
+        return bool(np.isfinite(value))
+    lo, hi = float(domain.start), float(domain.end)
+    above = value > lo if domain.left_open else value >= lo
+    below = value < hi if domain.right_open else value <= hi
+    return bool(above and below)
+
+
+@dataclass(frozen=True)
+class ParamGroup:
+    """A named array of parameters: ``entries`` pairs an index into an array of
+    ``shape`` with the symbol stored there; unlisted entries are fixed at zero
+    (e.g. the upper triangle of a Cholesky factor)."""
+
+    name: str
+    shape: tuple[int, ...]
+    entries: tuple[tuple[tuple[int, ...], sp.Symbol], ...]
+
+
+def scalar_groups(params) -> tuple[ParamGroup, ...]:
+    return tuple(ParamGroup(p.name, (), (((), p),)) for p in params)
+
+
+def pack(density, values) -> np.ndarray:
+    """θ as a flat float64 vector in ``density.params`` order.
+
+    ``values`` is a flat sequence of length P, or a mapping from group names
+    (arrays of the group's shape) and/or parameter names (scalars) to values.
+    Every parameter is checked against its domain.
+
+    >>> import symscore as ss
+    >>> g = ss.families.gaussian(dim=1)
+    >>> ss.pack(g, {"mean": [0.5], "prec_chol": [[2.0]]})
+    array([0.5, 2. ])
+    """
+    params = density.params
+    if isinstance(values, Mapping):
+        theta = np.full(len(params), np.nan)
+        index = {p: i for i, p in enumerate(params)}
+        by_name = {p.name: p for p in params}
+        groups = {g.name: g for g in density.param_groups}
+        for key, val in values.items():
+            key = key.name if isinstance(key, sp.Symbol) else str(key)
+            if key in groups:
+                g = groups[key]
+                arr = np.asarray(val, dtype=float)
+                if arr.shape != g.shape:
+                    raise ShapeError(f"parameter group {key!r} needs shape {g.shape}, "
+                                     f"got {arr.shape}")
+                for idx, sym in g.entries:
+                    theta[index[sym]] = arr[idx]
+            elif key in by_name:
+                arr = np.asarray(val, dtype=float)
+                if arr.size != 1:
+                    raise ShapeError(f"parameter {key!r} is a scalar, got shape {arr.shape}")
+                theta[index[by_name[key]]] = arr.reshape(())
+            else:
+                raise DomainError(f"unknown parameter {key!r}; known: "
+                                  f"{sorted(groups) + sorted(set(by_name) - set(groups))}")
+        missing = [p.name for p, v in zip(params, theta) if np.isnan(v)]
+        if missing:
+            raise DomainError(f"no value given for parameter(s) {', '.join(missing[:8])}"
+                              + (" ..." if len(missing) > 8 else ""))
+    else:
+        try:
+            theta = np.array(values, dtype=float).reshape(-1)
+        except (TypeError, ValueError):
+            raise ShapeError(f"θ must be a flat array of {len(params)} numbers or a mapping "
+                             f"by name, got {type(values).__name__}") from None
+        if np.ndim(values) > 1 or theta.shape != (len(params),):
+            raise ShapeError(f"θ must have shape ({len(params)},) in density.params order, "
+                             f"got shape {np.shape(values)}")
+    for p, dom, v in zip(params, density.domains, theta):
+        if not in_domain(v, dom):
+            raise DomainError(f"parameter {p.name} = {v!r} is outside its domain {dom}")
+    return theta
+
+
+def unpack(density, theta) -> dict[str, np.ndarray]:
+    """The inverse of :func:`pack`: a dict of named arrays (group shapes)."""
+    theta = pack(density, theta)
+    index = {p: i for i, p in enumerate(density.params)}
+    out = {}
+    for g in density.param_groups:
+        arr = np.zeros(g.shape)
+        for idx, sym in g.entries:
+            arr[idx] = theta[index[sym]]
+        out[g.name] = arr
+    return out
