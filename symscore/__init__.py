@@ -3,7 +3,7 @@
 >>> import symscore as ss
 >>> d = ss.families.gaussian_mixture(dim=2, components=2)
 >>> d.dim, d.n_params
-(2, 14)
+(2, 12)
 """
 
 from . import calculus, families, objectives, stable

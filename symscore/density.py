@@ -13,7 +13,7 @@ Example
 >>> s = sp.Symbol("s", positive=True)
 >>> d = ss.Density.from_log_density(-(x - mu)**2 / (2 * s**2), [x], [mu, s])
 >>> d.score
-Matrix([[(-x + mu)/s**2]])
+Matrix([[-(-2*mu + 2*x)/(2*s**2)]])
 >>> d.divergence
 -1/s**2
 """
@@ -144,7 +144,8 @@ class Density:
         object.__setattr__(self, "noise_scale", noise_scale)
         object.__setattr__(self, "defaults", None)
         if defaults is not None:
-            object.__setattr__(self, "defaults", tuple(_params.pack(self, defaults)))
+            object.__setattr__(self, "defaults",
+                               tuple(float(v) for v in _params.pack(self, defaults)))
 
     # -- constructors -----------------------------------------------------
     @classmethod

@@ -37,7 +37,10 @@ def _component(xs, tag: str, kind: str):
     D = len(xs)
     mu = [sp.Symbol(f"mu{tag}_{i}", real=True) for i in range(D)]
     if kind == "full":
-        L = [[sp.Symbol(f"L{tag}_{i}_{j}", positive=(i == j), real=True) if j <= i else 0
+        # diagonal entries positive; off-diagonal ones merely real (positive=False
+        # would declare them ≤ 0 and let SymPy "simplify" Abs(L_1_0) to -L_1_0)
+        L = [[(sp.Symbol(f"L{tag}_{i}_{j}", positive=True) if i == j
+               else sp.Symbol(f"L{tag}_{i}_{j}", real=True)) if j <= i else 0
               for j in range(D)] for i in range(D)]
         chol_entries = [((i, j), L[i][j]) for i in range(D) for j in range(i + 1)]
     elif kind == "diag":
@@ -95,7 +98,7 @@ def gaussian_mixture(dim: int = 2, components: int = 2, kind: str = "full",
 
     >>> gm = gaussian_mixture(dim=2, components=8)
     >>> gm.n_params
-    72
+    48
     """
     _check(dim, components, kind)
     xs = _variables(dim)
