@@ -49,7 +49,7 @@ def divergence(density) -> sp.Expr:
 
 def param_gradient(density, integrand: sp.Expr) -> sp.ImmutableMatrix:
     """∂/∂θⱼ of a scalar integrand, as a P×1 matrix in ``density.params`` order."""
-    if not isinstance(integrand, sp.Expr):
+    if not isinstance(integrand, sp.Expr) or isinstance(integrand, sp.MatrixBase):
         raise SymscoreError(f"param_gradient needs a scalar sympy expression, got "
                             f"{type(integrand).__name__}")
     return sp.ImmutableMatrix([sp.diff(integrand, p) for p in density.params])

@@ -14,6 +14,7 @@ the size of the function's derivatives.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Callable, Sequence
 
 import mpmath as mp
@@ -46,13 +47,18 @@ MP_FUNCTIONS = {
 }
 
 
+@lru_cache(maxsize=256)
+def _mp_lambdify(expr, symbols):
+    return sp.lambdify(list(symbols), expr, modules=[MP_FUNCTIONS, "mpmath"])
+
+
 def mp_callable(expr, symbols: Sequence[sp.Symbol]) -> Callable:
     """f(*values) evaluating ``expr`` (scalar or matrix → list) with mpmath at the
     current working precision. Inputs may be floats (taken at their exact binary value)."""
     if isinstance(expr, sp.MatrixBase):
         fs = [mp_callable(e, symbols) for e in expr]
         return lambda *v: [f(*v) for f in fs]
-    raw = sp.lambdify(list(symbols), expr, modules=[MP_FUNCTIONS, "mpmath"])
+    raw = _mp_lambdify(expr, tuple(symbols))
     return lambda *v: raw(*[mp.mpf(float(x)) if not isinstance(x, mp.mpf) else x for x in v])
 
 

