@@ -13,6 +13,7 @@ from .errors import (BackendUnavailableError, CodegenError, DensityError, Domain
                      NonRealSymbolError, ParseError, ShapeError, SymscoreError,
                      UnknownSymbolError)
 from .params import ParamGroup, pack, unpack
+from .fit import FitResult, fit
 from .stable import LogSumExp, Sigmoid, Softplus
 
 __version__ = "0.1.0"
@@ -21,4 +22,4 @@ __all__ = ["Density", "ParamGroup", "pack", "unpack", "calculus", "objectives", 
            "stable", "LogSumExp", "Softplus", "Sigmoid", "SymscoreError", "DensityError",
            "DomainError", "DuplicateSymbolError", "FitError", "InputValueError",
            "MissingVariableError", "NonRealSymbolError", "ParseError", "ShapeError",
-           "UnknownSymbolError", "BackendUnavailableError", "CodegenError"]
+           "UnknownSymbolError", "BackendUnavailableError", "CodegenError", "fit", "FitResult"]

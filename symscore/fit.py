@@ -23,7 +23,7 @@ differences of the compiled gradient, V from batch means of the gradient.
 >>> g = ss.families.gaussian_natural(dim=1)
 >>> X = np.array([[0.0], [1.0], [3.0]])
 >>> r = ss.fit(g, X, prove=False)
->>> r.method, r.objective, r.params["precision"][0, 0] * X.var()   # precision = 1/var
+>>> r.method, r.objective, round(float(r.params["precision"][0, 0] * X.var()), 12)
 ('exact', 'ism', 1.0)
 """
 
@@ -146,8 +146,8 @@ def _as_data(density, X) -> np.ndarray:
         inside = np.array([in_domain(t, sup) for t in (col.min(), col.max())])
         if not inside.all():
             t = col.min() if not inside[0] else col.max()
-            raise InputValueError(f"X[:, {j}] has value {t!r} outside the support {sup} "
-                                  f"of {v}")
+            raise InputValueError(f"X[:, {j}] has value {t!r} outside the support "
+                                  f"{_interval_text(sup)} of {v}")
     return X
 
 
@@ -158,24 +158,37 @@ def _resolve_weights(density, weights):
                            f"coordinate, got {weights!r}")
         return default_weights(density)
     try:
-        h = tuple(sp.sympify(w, strict=True) for w in weights)
+        h = tuple(_weight_expr(w, density) for w in weights)
     except (sp.SympifyError, TypeError):
-        raise FitError("weights must be SymPy expressions hⱼ(xⱼ), one per coordinate") from None
+        raise FitError("weights must be SymPy expressions hⱼ(xⱼ) (or strings), one per "
+                       "coordinate") from None
     if len(h) != density.dim:
         raise FitError(f"weights need one expression per coordinate ({density.dim}), "
                        f"got {len(h)}")
+    # a symbol named like a variable IS that variable (whatever its assumptions)
+    by_name = {v.name: v for v in density.variables}
+    h = tuple(hj.xreplace({s: by_name[s.name] for s in hj.free_symbols if s.name in by_name})
+              for hj in h)
     for j, (hj, x, sup) in enumerate(zip(h, density.variables, density.support)):
         other = hj.free_symbols - {x}
         if other:
             raise FitError(f"weight h_{j} may depend on {x} only; it uses "
                            f"{', '.join(sorted(map(str, other)))}")
-        for end in (sup.start, sup.end) if sup != sp.S.Reals else ():
-            if end.is_finite and sp.limit(hj, x, end) != 0:
+        ends = ((sup.start, "+"), (sup.end, "-")) if sup != sp.S.Reals else ()
+        for end, side in ends:
+            if end.is_finite and sp.limit(hj, x, end, dir=side) != 0:
                 warnings.warn(f"weight h_{j} = {hj} does not vanish at the boundary "
                               f"{x} = {end}: the weighted objective's own boundary term "
                               "hⱼ sⱼ p need not vanish there", BoundaryBiasWarning,
                               stacklevel=3)
     return h
+
+
+def _weight_expr(w, density) -> sp.Expr:
+    if isinstance(w, str):
+        from .parse import parse_expression   # the safe parser: never eval
+        return parse_expression(w, density.variables)
+    return sp.sympify(w, strict=True)
 
 
 # -- the proof, cached per density ---------------------------------------------------
@@ -188,10 +201,12 @@ def _proof_facts(density) -> tuple[str | None, bool | None, str]:
         from .proof import prove_ism_equivalence
     except ImportError:
         return None, None, "proof engine unavailable"
-    proof = prove_ism_equivalence(density)
+    try:
+        proof = prove_ism_equivalence(density)
+    except SymscoreError as exc:
+        return None, None, f"the proof engine could not run: {exc}"
     verdict = str(getattr(proof.verdict, "name", proof.verdict))
-    boundary = [s for s in proof.steps if "boundary" in str(getattr(s, "kind", "")).lower()
-                or "boundary" in str(getattr(s, "title", getattr(s, "name", ""))).lower()]
+    boundary = [s for s in proof.steps if s.key.startswith("boundary")]
     if not boundary:
         return verdict, None, "the proof has no boundary step"
     status = [str(getattr(s.status, "name", s.status)).upper() for s in boundary]
@@ -263,6 +278,10 @@ def fit(density, X, theta0=None, method: str = "auto", weights=None, *,
         raise DensityError(f"fit needs a symscore.Density, got {type(density).__name__}")
     if method not in _METHODS:
         raise FitError(f"method must be one of {_METHODS}, got {method!r}")
+    if not density.is_smooth:
+        raise FitError(f"score matching needs a log-density differentiable in x; "
+                       f"{density.name} has non-smooth parts "
+                       f"{', '.join(map(str, density.nonsmooth_parts[:3]))}")
     X = _as_data(density, X)
     objective, h, verdict, why = _choose_objective(density, objective, weights,
                                                    allow_boundary_bias, prove)
@@ -282,8 +301,16 @@ def fit(density, X, theta0=None, method: str = "auto", weights=None, *,
     return result
 
 
+def _interval_text(dom) -> str:
+    if dom == sp.S.Reals:
+        return "ℝ"
+    lo = "−∞" if dom.start == -sp.oo else str(dom.start)
+    hi = "∞" if dom.end == sp.oo else str(dom.end)
+    return f"{'(' if dom.left_open else '['}{lo}, {hi}{')' if dom.right_open else ']'}"
+
+
 def _outside_domain(density, theta) -> list[str]:
-    return [f"{p.name} = {t:.6g} ∉ {dom}" for p, dom, t in
+    return [f"{p.name} = {t:.6g} ∉ {_interval_text(dom)}" for p, dom, t in
             zip(density.params, density.domains, theta) if not in_domain(t, dom)]
 
 
@@ -292,9 +319,12 @@ def _fit_exact(X, standard_errors, common) -> FitResult:
     plan = fit_exact.quadratic_plan(density, common["weights"])
     A, b, c = plan.moments(X)
     theta, cond = fit_exact.solve_quadratic(A, b, density.params)
+    theta = theta + 0.0   # no negative zeros in reports
     fit_numeric.check_finite_theta(theta, density.params)
     loss = float(0.5 * theta @ A @ theta + b @ theta + c)
     outside = _outside_domain(density, theta)
+    at_bound = tuple(p.name for p, dom, t in zip(density.params, density.domains, theta)
+                     if not in_domain(t, dom))
     if outside:
         converged = False
         message = ("the minimiser of the quadratic objective lies outside the parameter "
@@ -307,7 +337,7 @@ def _fit_exact(X, standard_errors, common) -> FitResult:
         V = np.cov(g, rowvar=False, bias=True).reshape(len(theta), len(theta))
         cov, note = fit_numeric.sandwich(A, V, len(X), density.params)
         note = note or "sandwich A⁻¹VA⁻¹/N with exact per-sample gradients"
-    return _result(theta, loss, 0, converged, message, "exact", cov, note, (), cond, {},
+    return _result(theta, loss, 0, converged, message, "exact", cov, note, at_bound, cond, {},
                    common)
 
 
@@ -319,3 +349,72 @@ def _result(theta, loss, iterations, converged, message, method, cov, note, at_b
                      iterations=iterations, converged=converged, message=message,
                      method=method, stderr=se, covariance=cov, stderr_note=note,
                      at_bound=at_bound, condition=cond, details=details, **common)
+
+
+# -- numerical path ----------------------------------------------------------------------
+
+@lru_cache(maxsize=16)
+def _numpy_objective(density, objective, weights):
+    from .objectives import ism_integrand, weighted_ism_integrand
+    j = ism_integrand(density) if objective == "ism" else \
+        weighted_ism_integrand(density, weights)
+    return fit_numeric.NumpyObjective(density, j)
+
+
+def _loss_and_grad(density, objective, weights, target):
+    """(f(X, θ) → (mean loss, mean θ-gradient), description)."""
+    if target not in ("cpu", "numpy"):
+        raise FitError(f"target must be 'cpu' or 'numpy', got {target!r}")
+    try:
+        from .kernels import compile as compile_kernels
+    except ImportError:
+        compile_kernels = None
+    if compile_kernels is not None:
+        kern = compile_kernels(density, target=target, dtype="float64")
+        if objective == "ism":
+            return kern.ism_loss_and_grad, f"generated kernels (target={target})"
+        if hasattr(kern, "weighted_loss_and_grad"):
+            return (lambda X, t: kern.weighted_loss_and_grad(X, t, weights=weights),
+                    f"generated kernels (target={target})")
+    return (_numpy_objective(density, objective, weights),
+            "NumPy lambdify of the symbolic integrand and its θ-gradient")
+
+
+def _fit_lbfgs(X, theta0, standard_errors, restarts, seed, tol, max_iter, target,
+               se_batches, common) -> FitResult:
+    density = common["density"]
+    params = density.params
+    if theta0 is None:
+        if density.defaults is None:
+            raise FitError(f"{density.name} has no default parameters: pass theta0")
+        theta0 = density.defaults
+    theta0 = pack(density, theta0)
+    f, engine = _loss_and_grad(density, common["objective"], common["weights"], target)
+    bounds = fit_numeric.bounds_for(density)
+    res = fit_numeric.lbfgs(lambda t: f(X, t), theta0, bounds, params, tol=tol,
+                            max_iter=max_iter, restarts=restarts, seed=seed)
+    fit_numeric.check_finite_theta(res.theta, params)
+    converged, message = res.converged, res.message
+    if res.at_bound:
+        converged = False
+        message = (f"the estimate sits on the bound of the domain of {', '.join(res.at_bound)}:"
+                   f" the objective decreases towards the domain's edge ({res.message})")
+    cov, note = None, ""
+    if standard_errors and converged:
+        n, P = len(X), len(params)
+        H = fit_numeric.hessian_fd(lambda t: f(X, t)[1], res.theta, bounds)
+        batches = se_batches or max(50, 5 * P)
+        batches = int(min(batches, n // 2))
+        if batches <= P:
+            note = (f"no standard errors: {batches} gradient batches cannot estimate a "
+                    f"{P}×{P} covariance (need more samples or se_batches > {P})")
+        else:
+            V = fit_numeric.batch_gradient_cov(lambda lo, hi: f(X[lo:hi], res.theta)[1],
+                                               n, batches)
+            cov, note = fit_numeric.sandwich(H, V, n, params)
+            note = note or (f"sandwich H⁻¹VH⁻¹/N; H by central differences of the gradient, "
+                            f"V from {batches} batch means")
+    details = {"engine": engine, "evaluations": res.evaluations, "starts": res.starts,
+               "theta0": theta0}
+    return _result(res.theta, res.loss, res.iterations, converged, message, "lbfgs", cov,
+                   note, res.at_bound, None, details, common)

@@ -43,7 +43,7 @@ from .stable import LogSumExp, Sigmoid, Softplus, log1p
 __all__ = ["LinearStructure", "linear_structure", "QuadraticPlan", "quadratic_plan",
            "numpy_function", "solve_quadratic"]
 
-_CHUNK = 1 << 16
+_CHUNK_FLOATS = 1 << 22   # per-chunk N·D·P floats (32 MB)
 
 
 # -- NumPy versions of the stable primitives (for lambdify) ----------------------------
@@ -193,23 +193,28 @@ class QuadraticPlan:
         b = np.stack(out[D * P:D * P + P], axis=-1)
         return G, b, out[D * P + P], np.stack(out[D * P + P + 1:], axis=-1)
 
+    @property
+    def _chunk(self) -> int:
+        return max(256, _CHUNK_FLOATS // (self.density.dim * self.density.n_params + 1))
+
     def moments(self, X):
         """(Ā, b̄, c̄): sample means of A(x), b(x), c(x) over the rows of X."""
-        P, N = self.density.n_params, len(X)
+        P, N, m = self.density.n_params, len(X), self._chunk
         A, b, c = np.zeros((P, P)), np.zeros(P), 0.0
-        for lo in range(0, N, _CHUNK):
-            G, bi, ci, h = self._eval(X[lo:lo + _CHUNK])
-            A += np.einsum("nj,njk,njl->kl", h, G, G, optimize=True)
+        for lo in range(0, N, m):
+            G, bi, ci, h = self._eval(X[lo:lo + m])
+            Gf = G.reshape(-1, P)
+            A += (G * h[:, :, None]).reshape(-1, P).T @ Gf   # Σₙ Σⱼ hⱼ Gⱼᵀ Gⱼ (BLAS)
             b += bi.sum(axis=0)
             c += float(ci.sum())
         return A / N, b / N, c / N
 
     def sample_gradients(self, X, theta):
         """∇θ of the integrand per sample, A(xᵢ)θ + b(xᵢ) (N×P)."""
-        out = np.empty((len(X), self.density.n_params))
-        for lo in range(0, len(X), _CHUNK):
-            G, bi, _, h = self._eval(X[lo:lo + _CHUNK])
-            out[lo:lo + _CHUNK] = np.einsum("nj,njk,nj->nk", h, G, G @ theta) + bi
+        out, m = np.empty((len(X), self.density.n_params)), self._chunk
+        for lo in range(0, len(X), m):
+            G, bi, _, h = self._eval(X[lo:lo + m])
+            out[lo:lo + m] = np.einsum("nj,njk,nj->nk", h, G, G @ theta) + bi
         return out
 
 

@@ -159,8 +159,8 @@ def hessian_fd(grad, theta, bounds, rel_step: float = 1e-5) -> np.ndarray:
     for k in range(P):
         h = rel_step * max(1.0, abs(theta[k]))
         lo, hi = bounds[k]
-        up = theta[k] + h <= (np.inf if hi is None else hi)
-        down = theta[k] - h >= (-np.inf if lo is None else lo)
+        up = int(theta[k] + h <= (np.inf if hi is None else hi))
+        down = int(theta[k] - h >= (-np.inf if lo is None else lo))
         tp, tm = theta.copy(), theta.copy()
         if up:
             tp[k] += h
@@ -197,14 +197,25 @@ def sandwich(H, V, n: int, params, rel_tol: float = 1e-9):
     if not np.all(keep):
         dirs = []
         for v in evecs[:, ~keep].T:
-            v = v / np.max(np.abs(v))
-            dirs.append(" + ".join(f"{w:.2g}·{p.name}" for p, w in zip(params, v)
-                                   if abs(w) > 1e-3))
+            v = v / v[np.argmax(np.abs(v))]
+            dirs.append(_combination(params, v))
         note = ("the objective is flat along " + "; ".join(dirs) + " (not identifiable); "
                 "standard errors use the pseudo-inverse, i.e. they are those of the "
                 "identifiable combinations")
     Hinv = (evecs[:, keep] / evals[keep]) @ evecs[:, keep].T
     return Hinv @ V @ Hinv / n, note
+
+
+def _combination(params, v) -> str:
+    """'a + 0.5·b − c' for coefficients v (entries below 1e-3 dropped)."""
+    out = ""
+    for p, w in zip(params, v):
+        if abs(w) <= 1e-3:
+            continue
+        sign = "−" if w < 0 else "+"
+        term = p.name if abs(abs(w) - 1) < 1e-9 else f"{abs(w):.2g}·{p.name}"
+        out += (f"{'−' if w < 0 else ''}{term}" if not out else f" {sign} {term}")
+    return out
 
 
 def check_finite_theta(theta, params):

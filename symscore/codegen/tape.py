@@ -75,6 +75,11 @@ class Tape:
         """The operand standing for ``expr`` (whose sub-expressions are operands)."""
         if is_operand(expr):
             return expr
+        if not expr.free_symbols:  # a numeric constant such as log(2π): fold it
+            value = expr.evalf(40)
+            if not value.is_Number or not value.is_finite:
+                raise CodegenError(f"constant {expr} is not a finite real number")
+            return sp.Float(value, 40)
         sym = self._table.get(expr)
         if sym is not None:
             return sym

@@ -15,6 +15,7 @@ from .gamma import gamma
 from .gaussian import gaussian, gaussian_mixture
 from .ica import ica
 from .laplace import laplace
+from .natural import gaussian_natural
 from .logistic import logistic
 from .perturbed import gaussian_mixture_perturbed, gaussian_perturbed
 from .rbm import gaussian_bernoulli_rbm
@@ -25,4 +26,4 @@ FAMILIES = {f.__name__: f for f in (
     gaussian, gaussian_mixture, student_t, logistic, laplace, ica, gaussian_bernoulli_rbm,
     double_well, banana, exponential, gamma, gaussian_mixture_perturbed, gaussian_perturbed)}
 
-__all__ = list(FAMILIES) + ["FAMILIES"]
+__all__ = list(FAMILIES) + ["FAMILIES", "gaussian_natural"]

@@ -1,0 +1,57 @@
+"""Display notation for proof statements, and size guards for big expressions.
+
+:class:`Tex` is a SymPy symbol that prints as the given LaTeX (used for the
+vector-level statements of the argument: ``J_ESM(θ)``, ``∇·s``, ``C``);
+generic identities use undefined functions of (xᵢ, x₋ᵢ) so SymPy can check them.
+
+>>> import sympy as sp
+>>> sp.latex(Tex(r"\\nabla\\cdot s") + 1)
+'1 + \\\\nabla\\\\cdot s'
+>>> node_count(sp.Symbol("x") + 1, limit=10)
+3
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+__all__ = ["Tex", "XI", "XREST", "generic_coordinate_functions", "node_count", "is_small",
+           "shown", "SMALL"]
+
+#: expressions with more nodes than this are summarised in statements/evidence
+SMALL = 160
+
+
+class Tex(sp.Symbol):
+    """A symbol whose LaTeX is its name (a piece of mathematical notation)."""
+
+    def _latex(self, printer):
+        return self.name
+
+
+XI = sp.Symbol("x_i", real=True)          # the coordinate being integrated
+XREST = sp.Symbol("x_{-i}", real=True)    # all other coordinates, held fixed
+
+
+def generic_coordinate_functions(*names: str):
+    """Undefined functions of (xᵢ, x₋ᵢ): arbitrary smooth fields for generic identities."""
+    return tuple(sp.Function(n, real=True)(XI, XREST) for n in names)
+
+
+def node_count(expr, limit: int = 10_000) -> int:
+    """Number of nodes of ``expr`` (stops counting past ``limit``)."""
+    n = 0
+    for _ in sp.preorder_traversal(expr):
+        n += 1
+        if n > limit:
+            break
+    return n
+
+
+def is_small(expr, limit: int = SMALL) -> bool:
+    return node_count(expr, limit) <= limit
+
+
+def shown(expr, fallback):
+    """``expr`` if small enough to display, else ``fallback`` (notation)."""
+    return expr if is_small(expr) else fallback

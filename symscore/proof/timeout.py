@@ -1,0 +1,64 @@
+"""Time-limited SymPy calls (``sympy.limit`` / ``integrate`` can run for minutes).
+
+In the main thread a SIGALRM interval timer interrupts the call; elsewhere
+(no signals) the call is not attempted and reported as timed out, so callers
+fall back to their other methods instead of risking a hang.
+
+>>> ok, value = call_with_timeout(lambda: 1 + 1, 1.0)
+>>> ok, value
+(True, 2)
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
+
+__all__ = ["call_with_timeout", "TimeoutExpired"]
+
+
+class TimeoutExpired(Exception):
+    """Raised inside the guarded call when its time is up (internal)."""
+
+
+def _can_alarm() -> bool:
+    return (hasattr(signal, "setitimer") and
+            threading.current_thread() is threading.main_thread())
+
+
+def call_with_timeout(fn: Callable[[], T], seconds: float) -> tuple[bool, T | None]:
+    """Run ``fn()`` for at most ``seconds``; returns (finished, value).
+
+    Exceptions other than the timeout propagate. Nested use is safe: when an
+    outer guard's deadline comes first, its expiry propagates to that guard;
+    otherwise the outer timer is re-armed with its remaining time.
+    """
+    if seconds <= 0 or not _can_alarm():
+        return False, None
+
+    def _raise(signum, frame):
+        raise TimeoutExpired()
+
+    start = time.monotonic()
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    outer_first = bool(outer_left) and outer_left <= seconds
+    old_handler = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, outer_left if outer_first else seconds)
+    expired = False
+    try:
+        return True, fn()
+    except TimeoutExpired:
+        expired = True
+        if outer_first:
+            raise
+        return False, None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_handler)
+        if outer_left and not (expired and outer_first):
+            left = outer_left - (time.monotonic() - start)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
