@@ -14,6 +14,7 @@ from .errors import (BackendUnavailableError, CodegenError, DensityError, Domain
                      UnknownSymbolError)
 from .params import ParamGroup, pack, unpack
 from .fit import FitResult, fit
+from .kernels import Kernels, compile
 from .stable import LogSumExp, Sigmoid, Softplus
 
 __version__ = "0.1.0"
@@ -22,4 +23,5 @@ __all__ = ["Density", "ParamGroup", "pack", "unpack", "calculus", "objectives", 
            "stable", "LogSumExp", "Softplus", "Sigmoid", "SymscoreError", "DensityError",
            "DomainError", "DuplicateSymbolError", "FitError", "InputValueError",
            "MissingVariableError", "NonRealSymbolError", "ParseError", "ShapeError",
-           "UnknownSymbolError", "BackendUnavailableError", "CodegenError", "fit", "FitResult"]
+           "UnknownSymbolError", "BackendUnavailableError", "CodegenError", "fit", "FitResult",
+           "compile", "Kernels"]

@@ -68,7 +68,8 @@ class FitResult:
     method: str                       # "exact" | "lbfgs"
     objective: str                    # "ism" | "weighted"
     weights: tuple | None             # hⱼ(xⱼ) of the weighted objective
-    proof_verdict: str | None         # the ISM-equivalence proof's verdict, if proved
+    proof_verdict: str | None         # verdict of the proof of the objective used
+    proof: object                     # that Proof (symscore.proof), or None
     boundary: str                     # how the objective was chosen
     n_samples: int
     stderr: np.ndarray | None = None
@@ -98,7 +99,8 @@ class FitResult:
                  f"- method: `{self.method}`, iterations: {self.iterations}, "
                  f"converged: **{self.converged}** — {self.message}",
                  f"- final loss: {self.loss:.10g}",
-                 f"- proof of ISM equivalence: {self.proof_verdict or 'not run'}"]
+                 f"- proof that this objective equals ESM up to a constant: "
+                 f"{self.proof_verdict or 'not run'}"]
         if self.stderr_note:
             lines.append(f"- standard errors: {self.stderr_note}")
         lines += ["", "| parameter | estimate | std. error |", "|---|---:|---:|"]
@@ -191,48 +193,53 @@ def _weight_expr(w, density) -> sp.Expr:
     return sp.sympify(w, strict=True)
 
 
-# -- the proof, cached per density ---------------------------------------------------
+# -- the proofs, cached per density ---------------------------------------------------
 
 @lru_cache(maxsize=32)
-def _proof_facts(density) -> tuple[str | None, bool | None, str]:
-    """(verdict, boundary terms vanish?, how decided) — from the proof engine when
-    available; otherwise (None, None, reason) and the support decides."""
+def _proof(density, weights=None):
+    """(Proof or None, note): ISM equivalence (``weights`` None) or the weighted
+    objective's proof, without the optional closed-form / Monte Carlo confirmations."""
     try:
-        from .proof import prove_ism_equivalence
+        from .proof import prove_ism_equivalence, prove_weighted_ism
     except ImportError:
-        return None, None, "proof engine unavailable"
+        return None, "proof engine unavailable"
     try:
-        proof = prove_ism_equivalence(density)
+        if weights is None:
+            return prove_ism_equivalence(density, confirm="none"), "proof engine"
+        return prove_weighted_ism(density, weights=list(weights), confirm="none"), "proof engine"
     except SymscoreError as exc:
-        return None, None, f"the proof engine could not run: {exc}"
-    verdict = str(getattr(proof.verdict, "name", proof.verdict))
-    boundary = [s for s in proof.steps if s.key.startswith("boundary")]
-    if not boundary:
-        return verdict, None, "the proof has no boundary step"
-    status = [str(getattr(s.status, "name", s.status)).upper() for s in boundary]
-    return verdict, not any(s == "FAILED" for s in status), "proof engine"
+        return None, f"the proof engine could not run: {exc}"
+
+
+def _boundary_terms_vanish(proof) -> bool | None:
+    steps = [] if proof is None else proof.steps_with_prefix("boundary")
+    if not steps:
+        return None
+    return all(s.holds for s in steps)
 
 
 def _choose_objective(density, objective, weights, allow_boundary_bias, prove):
-    """(objective, weights or None, proof verdict, explanation)."""
+    """(objective, weights or None, explanation)."""
     if objective not in ("auto", "ism", "weighted"):
         raise FitError(f"objective must be 'auto', 'ism' or 'weighted', got {objective!r}")
-    verdict, vanish, how = _proof_facts(density) if prove else (None, None, "not proved")
+    proof, how = _proof(density) if prove else (None, "not proved")
+    vanish = _boundary_terms_vanish(proof)
     if density.has_full_support:
         vanish, why = True, "support is ℝ^D: no finite boundary"
     elif vanish:
         why = f"the boundary terms sᵢp vanish at every finite end ({how})"
     elif vanish is False:
-        why = f"a boundary term sᵢp does not vanish at a finite end ({how})"
+        failed = ", ".join(s.key for s in proof.steps_with_prefix("boundary") if not s.holds)
+        why = f"a boundary term sᵢp does not vanish: {failed} FAILED ({how})"
     else:
         why = f"the support has a finite end and its boundary term is unverified ({how})"
     if weights is not None:
         if objective == "ism":
             raise FitError("weights were given but objective='ism'; use objective="
                            "'weighted' (or 'auto')")
-        return "weighted", _resolve_weights(density, weights), verdict, why
+        return "weighted", _resolve_weights(density, weights), why
     if objective == "weighted" or (objective == "auto" and not vanish):
-        return "weighted", default_weights(density), verdict, why
+        return "weighted", default_weights(density), why
     if not vanish:
         if not allow_boundary_bias:
             raise FitError(f"plain ISM is biased for {density.name}: {why}. Use the "
@@ -240,7 +247,7 @@ def _choose_objective(density, objective, weights, allow_boundary_bias, prove):
                            "allow_boundary_bias=True to fit it anyway")
         warnings.warn(f"fitting plain ISM although {why}: the estimate is biased",
                       BoundaryBiasWarning, stacklevel=3)
-    return "ism", None, verdict, why
+    return "ism", None, why
 
 
 # -- the estimator ---------------------------------------------------------------------
@@ -252,7 +259,7 @@ def fit(density, X, theta0=None, method: str = "auto", weights=None, *,
         objective: str = "auto", allow_boundary_bias: bool = False,
         standard_errors: bool = True, prove: bool = True, restarts: int = 0,
         seed: int = 0, tol: float = 1e-8, max_iter: int = 2000, target: str = "cpu",
-        se_batches: int | None = None) -> FitResult:
+        se_batches: int | None = None, se_hessian_rows: int = 200_000) -> FitResult:
     """Fit θ by score matching to the rows of X (shape (N, D)).
 
     Parameters
@@ -266,13 +273,17 @@ def fit(density, X, theta0=None, method: str = "auto", weights=None, *,
         plain ISM where a boundary term survives needs ``allow_boundary_bias=True``.
     theta0 : start of L-BFGS-B (flat or by name); default ``density.defaults``.
         Unused by the exact path.
-    prove : run the (cached) ISM-equivalence proof and report its verdict; the
-        proof's boundary step decides the objective on bounded supports.
+    prove : run the (cached) proofs of :mod:`symscore.proof` (without their optional
+        confirmations): on a bounded support the ISM proof's boundary steps decide
+        the objective; the result carries the proof of the objective used.
     restarts, seed : extra L-BFGS-B starts, jittered around θ0.
     tol : L-BFGS-B's projected-gradient tolerance.
     target : kernel target for the numerical path (``"cpu"`` or ``"numpy"``).
     se_batches : batches for the batch-means gradient covariance of the numerical
         path (default max(50, 5P), at most N/2).
+    se_hessian_rows : the numerical path's Hessian H = E[∇²θ j] is differenced on
+        at most this many rows (a seeded random subset; its relative sampling error
+        ~ rows^-½ is negligible next to the standard errors it feeds).
     """
     if not isinstance(density, Density):
         raise DensityError(f"fit needs a symscore.Density, got {type(density).__name__}")
@@ -283,19 +294,21 @@ def fit(density, X, theta0=None, method: str = "auto", weights=None, *,
                        f"{density.name} has non-smooth parts "
                        f"{', '.join(map(str, density.nonsmooth_parts[:3]))}")
     X = _as_data(density, X)
-    objective, h, verdict, why = _choose_objective(density, objective, weights,
-                                                   allow_boundary_bias, prove)
+    objective, h, why = _choose_objective(density, objective, weights, allow_boundary_bias,
+                                          prove)
+    proof = _proof(density, h)[0] if prove else None
     lin = fit_exact.linear_structure(density)
     if method == "exact" and not lin.affine:
         raise FitError(f"method='exact' needs a score affine in θ; for {density.name} "
                        f"{lin.reason}. Use method='lbfgs'")
-    common = dict(density=density, objective=objective, weights=h, proof_verdict=verdict,
+    common = dict(density=density, objective=objective, weights=h, proof=proof,
+                  proof_verdict=None if proof is None else proof.verdict.name,
                   boundary=why, n_samples=len(X))
     if method == "exact" or (method == "auto" and lin.affine):
         result = _fit_exact(X, standard_errors, common)
     else:
         result = _fit_lbfgs(X, theta0, standard_errors, restarts, seed, tol, max_iter,
-                            target, se_batches, common)
+                            target, (se_batches, se_hessian_rows), common)
     if not result.converged:
         warnings.warn(f"{density.name}: {result.message}", FitWarning, stacklevel=2)
     return result
@@ -373,15 +386,15 @@ def _loss_and_grad(density, objective, weights, target):
         kern = compile_kernels(density, target=target, dtype="float64")
         if objective == "ism":
             return kern.ism_loss_and_grad, f"generated kernels (target={target})"
-        if hasattr(kern, "weighted_loss_and_grad"):
-            return (lambda X, t: kern.weighted_loss_and_grad(X, t, weights=weights),
+        if hasattr(kern, "weighted_ism_loss_and_grad"):
+            return (lambda X, t: kern.weighted_ism_loss_and_grad(X, t, weights=weights),
                     f"generated kernels (target={target})")
     return (_numpy_objective(density, objective, weights),
             "NumPy lambdify of the symbolic integrand and its θ-gradient")
 
 
 def _fit_lbfgs(X, theta0, standard_errors, restarts, seed, tol, max_iter, target,
-               se_batches, common) -> FitResult:
+               se_options, common) -> FitResult:
     density = common["density"]
     params = density.params
     if theta0 is None:
@@ -402,7 +415,9 @@ def _fit_lbfgs(X, theta0, standard_errors, restarts, seed, tol, max_iter, target
     cov, note = None, ""
     if standard_errors and converged:
         n, P = len(X), len(params)
-        H = fit_numeric.hessian_fd(lambda t: f(X, t)[1], res.theta, bounds)
+        se_batches, rows = se_options
+        XH = X if n <= rows else X[np.sort(np.random.default_rng(seed).choice(n, rows, False))]
+        H = fit_numeric.hessian_fd(lambda t: f(XH, t)[1], res.theta, bounds)
         batches = se_batches or max(50, 5 * P)
         batches = int(min(batches, n // 2))
         if batches <= P:
@@ -412,8 +427,8 @@ def _fit_lbfgs(X, theta0, standard_errors, restarts, seed, tol, max_iter, target
             V = fit_numeric.batch_gradient_cov(lambda lo, hi: f(X[lo:hi], res.theta)[1],
                                                n, batches)
             cov, note = fit_numeric.sandwich(H, V, n, params)
-            note = note or (f"sandwich H⁻¹VH⁻¹/N; H by central differences of the gradient, "
-                            f"V from {batches} batch means")
+            note = note or (f"sandwich H⁻¹VH⁻¹/N; H by central differences of the gradient"
+                            f" on {len(XH)} rows, V from {batches} batch means")
     details = {"engine": engine, "evaluations": res.evaluations, "starts": res.starts,
                "theta0": theta0}
     return _result(res.theta, res.loss, res.iterations, converged, message, "lbfgs", cov,

@@ -125,16 +125,21 @@ def _fmt(params, theta, n=6):
 def lbfgs(fun, theta0, bounds, params, *, tol: float = 1e-8, max_iter: int = 2000,
           restarts: int = 0, jitter: float = 0.5, seed: int = 0) -> NumericResult:
     """Minimise ``fun(θ) -> (loss, grad)`` with L-BFGS-B from θ0 and ``restarts``
-    jittered copies (θ0 + jitter·(1 + |θ0|)·N(0, 1), clipped into the bounds);
-    the lowest final loss wins. ``params`` (symbols or names) label messages."""
+    jittered copies — θ0 + jitter·(1 + |θ0|)·z on unbounded coordinates,
+    lo + (θ0 − lo)·exp(jitter·z) above a lower bound lo, z ~ N(0, 1), clipped
+    into the bounds; the lowest final loss among converged runs wins.
+    ``params`` (symbols or names) label messages."""
     params = [p if hasattr(p, "name") else sp.Symbol(str(p)) for p in params]
     theta0 = np.asarray(theta0, dtype=float)
     lo = np.array([-np.inf if b[0] is None else b[0] for b in bounds])
     hi = np.array([np.inf if b[1] is None else b[1] for b in bounds])
     rng = np.random.default_rng(seed)
     starts = [np.clip(theta0, lo, hi)]
+    above = np.isfinite(lo) & (theta0 > lo)
     for _ in range(restarts):
-        t = theta0 + jitter * (1 + np.abs(theta0)) * rng.standard_normal(theta0.shape)
+        z = rng.standard_normal(theta0.shape)
+        t = np.where(above, lo + (theta0 - np.where(above, lo, 0)) * np.exp(jitter * z),
+                     theta0 + jitter * (1 + np.abs(theta0)) * z)
         starts.append(np.clip(t, lo, hi))
     results = []
     for t0 in starts:

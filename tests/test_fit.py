@@ -58,6 +58,17 @@ def test_gamma_weighted_objective_recovers_shape_and_rate():
     assert np.all(np.abs(r.theta - [3.0, 2.0]) < 4 * r.stderr)
 
 
+def test_the_proof_engine_decides_the_objective_and_its_proof_is_reported(exp_data):
+    r = ss.fit(ss.families.exponential(1), exp_data[:1000])
+    assert r.objective == "weighted" and "boundary[0,0+] FAILED" in r.boundary
+    assert r.proof is not None and "Weighted" in r.proof.title
+    assert r.proof_verdict == r.proof.verdict.name != "FAILED"
+    g = ss.fit(ss.families.gaussian_natural(1), exp_data[:1000])
+    assert g.objective == "ism" and "ESM ⇔ ISM" in g.proof.title
+    assert g.proof_verdict in ("PROVEN", "CHECKED")
+    assert f"objective equals ESM up to a constant: {g.proof_verdict}" in g._repr_markdown_()
+
+
 def test_custom_weights_h_equal_x_give_the_exponential_mle(exp_data):
     x = sp.Symbol("x_0", real=True)
     r = ss.fit(ss.families.exponential(1), exp_data, weights=[x], prove=False)
@@ -179,6 +190,10 @@ def test_restarts_pick_the_lowest_minimum():
     many = lbfgs(f, np.array([0.9]), [(None, None)], ["a"], restarts=8, jitter=2.0, seed=1)
     assert one.theta[0] > 0 and many.theta[0] < 0 and many.loss < one.loss
     assert len(many.starts) == 9
+    # above a lower bound the jitter is multiplicative: every start stays strictly inside
+    pos = lbfgs(lambda t: (float((t[0] - 2)**2), np.array([2 * (t[0] - 2)])), np.array([0.5]),
+                [(1e-10, None)], ["a"], restarts=20, jitter=3.0)
+    assert all(1e-10 < t0[0] for t0, _ in pos.starts) and len({t0[0] for t0, _ in pos.starts}) == 21
 
 
 # -- validation and reporting ------------------------------------------------------------

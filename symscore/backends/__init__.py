@@ -5,12 +5,12 @@ for a target (see :mod:`symscore.codegen`); codegen imports them before it
 generates a kernel file. A provider that is not installed/written yet is
 skipped. Importing this package imports no numba.
 
->>> DRIVER_PROVIDERS["cpu"][0]
-'symscore.backends.cpu'
+>>> DRIVER_PROVIDERS["cpu"]
+('symscore.backends.cpu_samplers',)
 """
 
 DRIVER_PROVIDERS = {
-    "cpu": ("symscore.backends.cpu", "symscore.backends.cpu_samplers"),
+    "cpu": ("symscore.backends.cpu_samplers",),
     "cuda": ("symscore.backends.cuda",),
     "numpy": (),
 }

@@ -1,156 +1,129 @@
-"""CPU drivers: numba ``prange`` loops over samples, appended as templates to each
-generated kernel file (see :mod:`symscore.codegen`).
+"""CPU execution of generated kernel modules: range drivers run in parallel threads.
 
-Losses are fused: one parallel pass, no N×D temporaries. Samples are cut into
-fixed chunks of ``CHUNK`` rows (a function of N only); each chunk is summed
-sequentially and the chunk sums are added in order afterwards, so a result does
-not depend on the number of threads. Accumulation is in float64 also for
-float32 kernels. Drivers return sums; :mod:`symscore.kernels` divides.
+The generated module (see :mod:`symscore.codegen.ranges`) holds serial ``nogil``
+range drivers ``<name>_sums`` / ``<name>_values`` over fixed chunks of
+``CHUNK`` samples. :func:`run_chunks` splits the chunk indices into one
+contiguous range per thread (``numba.get_num_threads()``, i.e. ``NUMBA_NUM_THREADS``
+or ``numba.set_num_threads``) and runs them concurrently. Each chunk writes its
+own partial sum, and partial sums are added in chunk order with ``math.fsum``,
+so results are bitwise identical for any number of threads. No N×D temporary
+is created: each thread only holds its column blocks (D × CHUNK).
 
->>> sorted(t.name for t in templates_for("cpu", "ism_grad"))
-['drv_ism_grad_sum']
+>>> import numpy as np
+>>> seen = []
+>>> run_chunks(lambda k0, k1: seen.append((k0, k1)), 5, (), (), threads=2)
+>>> sorted(seen)
+[(0, 0), (0, 2), (2, 5)]
 """
 
 from __future__ import annotations
 
-from ..codegen.templates import register_template, templates_for
+import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
-CHUNK = 1024
-_JIT = '@numba.njit(parallel=True, fastmath=FASTMATH, cache=True, error_model="numpy")'
+import numpy as np
 
+from ..codegen.ranges import CHUNK, GRAD_CHUNK
+from .host import HostOps
 
-def _per_sample(drv: str, fn: str) -> str:
-    """out[n] = fn(X[n], θ, c) for every sample."""
-    return f'''
-{_JIT}
-def {drv}(X, theta, out):
-    c = np.empty(NC, DTYPE)
-    consts(theta, c)
-    for n in numba.prange(X.shape[0]):
-        out[n] = {fn}(X[n], theta, c)
-'''
+__all__ = ["CpuOps", "run_chunks", "n_threads"]
+
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
 
 
-def _sum(drv: str, fn: str) -> str:
-    """Σ_n fn(X[n], θ, c) in float64, by fixed chunks (thread-count independent)."""
-    return f'''
-{_JIT}
-def {drv}(X, theta):
-    c = np.empty(NC, DTYPE)
-    consts(theta, c)
-    N = X.shape[0]
-    nchunks = (N + {CHUNK} - 1) // {CHUNK}
-    part = np.zeros(nchunks)
-    for k in numba.prange(nchunks):
-        acc = 0.0
-        for n in range(k * {CHUNK}, min((k + 1) * {CHUNK}, N)):
-            acc += {fn}(X[n], theta, c)
-        part[k] = acc
-    total = 0.0
-    for k in range(nchunks):
-        total += part[k]
-    return total
-'''
+def n_threads() -> int:
+    import numba
+    return max(1, int(numba.get_num_threads()))
 
 
-_SCORE = f'''
-{_JIT}
-def drv_score(X, theta, out):
-    c = np.empty(NC, DTYPE)
-    consts(theta, c)
-    for n in numba.prange(X.shape[0]):
-        score_c(X[n], theta, c, out[n])
-'''
+def _get_pool(size: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size < size:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="symscore")
+            _pool_size = size
+        return _pool
 
-_ISM_GRAD = f'''
-{_JIT}
-def drv_ism_grad_sum(X, theta, grad):
-    # grad[0:P] = Σ_n ∂θ ism(X[n]); returns Σ_n ism(X[n])
-    c = np.empty(NC, DTYPE)
-    consts(theta, c)
-    N = X.shape[0]
-    nchunks = (N + {CHUNK} - 1) // {CHUNK}
-    part = np.zeros(nchunks)
-    gpart = np.zeros((nchunks, P))
-    for k in numba.prange(nchunks):
-        g = np.zeros(P, DTYPE)
-        acc = 0.0
-        for n in range(k * {CHUNK}, min((k + 1) * {CHUNK}, N)):
-            acc += ism_grad_c(X[n], theta, c, g)
-        part[k] = acc
-        for j in range(P):
-            gpart[k, j] = g[j]
-    total = 0.0
-    for j in range(P):
-        grad[j] = 0.0
-    for k in range(nchunks):
-        total += part[k]
-        for j in range(P):
-            grad[j] += gpart[k, j]
-    return total
-'''
 
-_DSM = f'''
-{_JIT}
-def drv_dsm_sum(X, Z, sigma, weighted, theta):
-    # Σ_n ½‖s(x+σz) + z/σ‖² (or ½‖σ s(x+σz) + z‖² when weighted) over rows of X, Z
-    c = np.empty(NC, DTYPE)
-    consts(theta, c)
-    N = X.shape[0]
-    nchunks = (N + {CHUNK} - 1) // {CHUNK}
-    part = np.zeros(nchunks)
-    for k in numba.prange(nchunks):
-        acc = 0.0
-        for n in range(k * {CHUNK}, min((k + 1) * {CHUNK}, N)):
-            if weighted:
-                acc += dsm_weighted_c(X[n], Z[n], sigma, theta, c)
-            else:
-                acc += dsm_c(X[n], Z[n], sigma, theta, c)
-        part[k] = acc
-    total = 0.0
-    for k in range(nchunks):
-        total += part[k]
-    return total
-'''
+def run_chunks(fn, nchunks: int, head: tuple, tail: tuple, threads: int | None = None) -> None:
+    """Call ``fn(*head, k0, k1, *tail)`` over a partition of ``range(nchunks)``.
 
-_SSM = f'''
-{_JIT}
-def drv_ssm_sum(X, V, theta):
-    # Σ_n Σ_m vᵀHv + ½(vᵀs)² with v = V[m, n]; s and H computed once per sample
-    c = np.empty(NC, DTYPE)
-    consts(theta, c)
-    N = X.shape[0]
-    M = V.shape[0]
-    nchunks = (N + {CHUNK} - 1) // {CHUNK}
-    part = np.zeros(nchunks)
-    for k in numba.prange(nchunks):
-        s = np.empty(D, DTYPE)
-        H = np.empty(D * D, DTYPE)
-        acc = 0.0
-        for n in range(k * {CHUNK}, min((k + 1) * {CHUNK}, N)):
-            score_hessian_c(X[n], theta, c, s, H)
-            for m in range(M):
-                acc += ssm_from(s, H, V[m, n])
-        part[k] = acc
-    total = 0.0
-    for k in range(nchunks):
-        total += part[k]
-    return total
-'''
+    An empty range is run first in the calling thread, so that compilation (and
+    any typing error) happens here rather than inside a worker."""
+    fn(*head, 0, 0, *tail)
+    if nchunks <= 0:
+        return
+    t = min(threads or n_threads(), nchunks)
+    if t == 1:
+        fn(*head, 0, nchunks, *tail)
+        return
+    bounds = [nchunks * i // t for i in range(t + 1)]
+    pool = _get_pool(t)
+    futures = [pool.submit(fn, *head, bounds[i], bounds[i + 1], *tail) for i in range(t)]
+    for f in futures:
+        f.result()
 
-_OWNER = __name__
-for _name, _src, _set in [
-        ("drv_logp", _per_sample("drv_logp", "logp_c"), "core"),
-        ("drv_divergence", _per_sample("drv_divergence", "divergence_c"), "core"),
-        ("drv_ism", _per_sample("drv_ism", "ism_c"), "core"),
-        ("drv_ism_sum", _sum("drv_ism_sum", "ism_c"), "core"),
-        ("drv_score", _SCORE, "core"),
-        ("drv_ism_grad_sum", _ISM_GRAD, "ism_grad"),
-        ("drv_dsm_sum", _DSM, "dsm"),
-        ("drv_ssm_sum", _SSM, "ssm"),
-        ("drv_weighted", _per_sample("drv_weighted", "weighted_c"), "weighted"),
-        ("drv_weighted_sum", _sum("drv_weighted_sum", "weighted_c"), "weighted"),
-        ("drv_esm", _per_sample("drv_esm", "esm_c"), "esm"),
-        ("drv_esm_sum", _sum("drv_esm_sum", "esm_c"), "esm")]:
-    register_template(_name, _src, target="cpu", kernel_set=_set, owner=_OWNER)
-del _name, _src, _set
+
+def _nchunks(n: int, chunk: int = CHUNK) -> int:
+    return (n + chunk - 1) // chunk
+
+
+class CpuOps(HostOps):
+    """Runs the range drivers of the generated ``cpu`` modules of one density."""
+
+    target = "cpu"
+
+    def per_sample(self, what: str, X, theta, spec=None):
+        """One value per row of X of the per-sample function ``what``."""
+        mod = self.module(self.SETS[what], spec)
+        th, c = self.prepare(mod, theta)
+        out = np.empty(X.shape[0], dtype=mod.DTYPE)
+        run_chunks(getattr(mod, f"{what}_values"), _nchunks(X.shape[0]), (X,), (th, c, out))
+        return out
+
+    def score(self, X, theta):
+        mod = self.module("core")
+        th, c = self.prepare(mod, theta)
+        out = np.empty(X.shape, dtype=mod.DTYPE)
+        run_chunks(mod.score_values, _nchunks(X.shape[0]), (X,), (th, c, out))
+        return out
+
+    def sum(self, what: str, X, theta, spec=None) -> float:
+        """Σ over rows of X of ``what`` (float64; chunk sums added in order)."""
+        mod = self.module(self.SETS[what], spec)
+        th, c = self.prepare(mod, theta)
+        part = np.zeros(_nchunks(X.shape[0]))
+        run_chunks(getattr(mod, f"{what}_sums"), part.shape[0], (X,), (th, c, part))
+        return math.fsum(part)
+
+    def ism_grad_sum(self, X, theta):
+        """(Σ ism, Σ ∂θ ism) over rows of X; the gradient as a float64 array."""
+        mod = self.module("ism_grad")
+        th, c = self.prepare(mod, theta)
+        n = _nchunks(X.shape[0], GRAD_CHUNK)
+        part = np.zeros(n)
+        gpart = np.zeros((n, mod.P))
+        run_chunks(mod.ism_grad_sums, n, (X,), (th, c, part, gpart))
+        return math.fsum(part), np.array([math.fsum(col) for col in gpart.T])
+
+    def dsm_sum(self, X, Z, sigma: float, weighted: bool, theta) -> float:
+        """Σ over rows of the DSM integrand at x + σz (z = rows of Z)."""
+        mod = self.module("dsm")
+        th, c = self.prepare(mod, theta)
+        part = np.zeros(_nchunks(X.shape[0]))
+        fn = mod.dsm_weighted_sums if weighted else mod.dsm_sums
+        run_chunks(fn, part.shape[0], (X, Z), (mod.DTYPE(sigma), th, c, part))
+        return math.fsum(part)
+
+    def ssm_sum(self, X, V, theta) -> float:
+        """Σ over rows and projections j of vᵀHv + ½(vᵀs)², v = V[j, row]."""
+        mod = self.module("ssm")
+        th, c = self.prepare(mod, theta)
+        part = np.zeros(_nchunks(X.shape[0]))
+        run_chunks(mod.ssm_sums, part.shape[0], (X, V), (th, c, part))
+        return math.fsum(part)

@@ -34,17 +34,18 @@ def reverse(tape: Tape, output: sp.Expr, wrt: Sequence[sp.Symbol],
     ``wrt`` may hold input symbols or tape nodes."""
     wanted = set(wrt)
     adj: dict[sp.Symbol, list[sp.Expr]] = {}
-    coeff, atom = _split_operand(output)
-    if atom is None:
+    output = sp.sympify(output)
+    if output.is_Number:
         return [sp.S.Zero for _ in wrt]
-    adj[atom] = [seed * coeff]
+    atom = tape.as_node(output) if not output.is_Symbol else output
+    adj[atom] = [seed]
     order = tape.ancestors([atom])
     done: dict[sp.Symbol, sp.Expr] = {}
     for n in reversed(order):
         contrib = adj.pop(n, None)
         if not contrib:
             continue
-        bar = tape.linearize(sp.Add(*contrib))
+        bar = _shared(tape, tape.linearize(sp.Add(*contrib)))
         done[n] = bar
         if bar == 0:
             continue
@@ -71,30 +72,26 @@ def forward(tape: Tape, seeds: Mapping[sp.Symbol, sp.Expr],
             outputs: Sequence[sp.Expr]) -> list[sp.Expr]:
     """Directional derivatives of ``outputs`` along ``seeds`` (input or node → tangent)."""
     tan: dict[sp.Symbol, sp.Expr] = {k: v for k, v in seeds.items() if v != 0}
-    atoms = [_split_operand(o) for o in outputs]
-    for n in tape.ancestors([a for _, a in atoms if a is not None]):
+    outs = [sp.sympify(o) for o in outputs]
+    outs = [o if o.is_Number or o.is_Symbol else tape.as_node(o) for o in outs]
+    for n in tape.ancestors([o for o in outs if not o.is_Number]):
         if n in tan or n in tape.stopgrad:
             continue
         terms = [tape.linearize(tape.partial(n, a) * tan[a]) for a in tape.args[n]
                  if a in tan and a not in tape.stopgrad]
         terms = [t for t in terms if t != 0]
         if terms:
-            tan[n] = tape.linearize(sp.Add(*terms))
-    res = []
-    for coeff, atom in atoms:
-        t = tan.get(atom, sp.S.Zero) if atom is not None else sp.S.Zero
-        res.append(tape.linearize(coeff * t))
-    return res
+            tan[n] = _shared(tape, tape.linearize(sp.Add(*terms)))
+    return [sp.S.Zero if o.is_Number else tan.get(o, sp.S.Zero) for o in outs]
 
 
-def _split_operand(e: sp.Expr):
-    """(coefficient, atom) of an operand; atom None for a pure number."""
-    e = sp.sympify(e)
-    if e.is_Number:
-        return e, None
-    if e.is_Atom:
-        return sp.S.One, e
-    return e.args[0], e.args[1]
+def _shared(tape: Tape, operand: sp.Expr) -> sp.Expr:
+    """Adjoints and tangents are reused by every consumer: keep a product of
+    several atoms in a node of its own instead of re-multiplying it everywhere."""
+    if operand.is_Atom or (operand.is_Mul and len(operand.args) == 2
+                           and operand.args[0].is_Number):
+        return operand
+    return tape.as_node(operand)
 
 
 def materialize(tape: Tape, operand: sp.Expr) -> sp.Expr:

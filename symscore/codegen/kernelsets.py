@@ -104,8 +104,8 @@ class Build:
                 raise CodegenError(f"unexpected function {name} in an objective integrand")
         return self.tape.linearize(expr.xreplace(reps))
 
-    def add(self, name, args, outputs, doc="", hoisted=True):
-        self.fns.append(Fn(name, tuple(args), tuple(outputs), doc, hoisted))
+    def add(self, name, args, outputs, doc="", hoisted=True, ranges=()):
+        self.fns.append(Fn(name, tuple(args), tuple(outputs), doc, hoisted, tuple(ranges)))
 
 
 def _core(b: Build):
@@ -118,22 +118,25 @@ def _core(b: Build):
           "out = ∇x log p~; returns log p~.", hoisted=False)
     div = b.wire(b.proxy.divergence)
     ism = b.wire(objectives.ism_integrand(b.proxy))
-    b.add("logp_c", ("x", "theta", "c"), [("return", None, L)], "log p~ (c = consts(θ)).")
-    b.add("score_c", ("x", "theta", "c", "out"), store, "out = ∇x log p~ (c = consts(θ)).")
+    b.add("logp_c", ("x", "theta", "c"), [("return", None, L)], "log p~ (c = consts(θ)).",
+          ranges=("values",))
+    b.add("score_c", ("x", "theta", "c", "out"), store, "out = ∇x log p~ (c = consts(θ)).",
+          ranges=("values",))
     b.add("logp_score_c", ("x", "theta", "c", "out"), store + [("return", None, L)],
           "out = ∇x log p~; returns log p~ (c = consts(θ)).")
-    b.add("divergence_c", ("x", "theta", "c"), [("return", None, div)], "∇·s = Σᵢ ∂ᵢsᵢ.")
+    b.add("divergence_c", ("x", "theta", "c"), [("return", None, div)], "∇·s = Σᵢ ∂ᵢsᵢ.",
+          ranges=("values",))
     b.add("ism_c", ("x", "theta", "c"), [("return", None, ism)],
-          "ISM integrand ∇·s + ½‖s‖².")
+          "ISM integrand ∇·s + ½‖s‖².", ranges=("values", "sums"))
     return {"log p~": b.density.log_density}
 
 
 def _ism_grad(b: Build):
     ism = b.wire(objectives.ism_integrand(b.proxy))
     grads = reverse(b.tape, ism, b.density.params)
-    outs = [("add", ("g", j), g) for j, g in enumerate(grads) if g != 0]
+    outs = [("add", ("g", j), g) for j, g in enumerate(grads)]
     b.add("ism_grad_c", ("x", "theta", "c", "g"), outs + [("return", None, ism)],
-          "returns the ISM integrand; adds its θ-gradient into g[0:P].")
+          "returns the ISM integrand; adds its θ-gradient into g[0:P].", ranges=("grad",))
     return {}
 
 
@@ -143,7 +146,8 @@ def _dsm(b: Build, z, sigma):
         op = b.wire(expr)
         doc = ("½‖σ s(x+σz) + z‖² (λ(σ) = σ² weighting)." if weighted
                else "½‖s(x+σz) + z/σ‖².")
-        b.add(name, ("x", "z", "sigma", "theta", "c"), [("return", None, op)], doc)
+        b.add(name, ("x", "z", "sigma", "theta", "c"), [("return", None, op)], doc,
+              ranges=("sums",))
     return {}
 
 
@@ -175,7 +179,7 @@ def _ssm(b: Build, v):
 def _weighted(b: Build, weights):
     expr = objectives.weighted_ism_integrand(b.proxy, weights)
     b.add("weighted_c", ("x", "theta", "c"), [("return", None, b.wire(expr))],
-          "weighted ISM integrand Σⱼ ½hⱼsⱼ² + hⱼ∂ⱼsⱼ + hⱼ′sⱼ.")
+          "weighted ISM integrand Σⱼ ½hⱼsⱼ² + hⱼ∂ⱼsⱼ + hⱼ′sⱼ.", ranges=("values", "sums"))
     return {"weights h": sp.Tuple(*(weights or objectives.default_weights(b.density)))}
 
 
@@ -186,7 +190,7 @@ def _esm(b: Build, reference, ref_params):
     expr = objectives.esm_integrand(b.proxy, T)
     op = b.wire(expr, extra=dict(zip(T, t)))
     b.add("esm_c", ("x", "theta", "c"), [("return", None, op)],
-          "½‖s − t‖², t = reference score; theta = [θ, θ_ref].")
+          "½‖s − t‖², t = reference score; theta = [θ, θ_ref].", ranges=("values", "sums"))
     return {"reference": reference.log_density}
 
 

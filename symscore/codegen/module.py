@@ -17,15 +17,20 @@ import sympy as sp
 from ..errors import CodegenError
 from .kernelsets import build
 from .plan import plan_module, print_consts, print_function
+from .ranges import BLOCK_FUNCTIONS, print_block, print_range, print_ssm_range
 from .printer import HELPERS_SCALAR, HELPERS_VECTOR
 from .templates import KERNEL_SETS, TARGETS, templates_for
 
 __all__ = ["generate_source", "kernel_hash", "FASTMATH_FLAGS", "CODEGEN_VERSION"]
 
-CODEGEN_VERSION = "1"
+CODEGEN_VERSION = "4"
 # never 'nnan'/'ninf': kernels must see and propagate NaN/inf honestly
 FASTMATH_FLAGS = ("afn", "arcp", "contract", "nsz", "reassoc")
 _DECORATOR = '@numba.njit(fastmath=FASTMATH, cache=True, error_model="numpy")'
+# block variants and helpers are inlined into the driver loops (numba IR inlining),
+# which lets LLVM vectorise the loop over samples
+_DECORATOR_INLINE = ('@numba.njit(fastmath=FASTMATH, cache=True, error_model="numpy", '
+                     'inline="always")')
 
 
 def _check(kernel_set, target, dtype):
@@ -98,12 +103,24 @@ def generate_source(density, kernel_set: str, target: str = "cpu", dtype: str = 
     vector = target == "numpy"
     style = "vector" if vector else "scalar"
     deco = None if vector else _DECORATOR
-    cargs = ("theta", "c")
-    bodies = [print_consts(plan, style, dtype, deco, cargs)]
-    bodies += [print_function(plan, fn, style, dtype, deco) for fn in plan.fns]
+    fast = target == "cpu"  # branch-free exp so that CPU sample loops vectorise
+    bodies = [print_consts(plan, style, dtype, deco, fast_exp=fast)]
+    bodies += [print_function(plan, fn, style, dtype, deco, fast_exp=fast) for fn in plan.fns]
+    if target == "cpu":
+        for fn in plan.fns:
+            bodies += [print_range(plan, fn, kind, dtype, fast) for kind in fn.ranges]
+            if fn.name in BLOCK_FUNCTIONS:
+                bodies.append(print_block(plan, fn, dtype, fast))
+        names = {fn.name: fn for fn in plan.fns}
+        if "ssm_from" in names:
+            bodies.append(print_ssm_range(plan, names["score_hessian_c"], names["ssm_from"],
+                                          dtype, fast))
+        bodies += [print_function(plan, fn, style, dtype, _DECORATOR_INLINE, column=True,
+                                  fast_exp=fast) for fn in plan.fns if fn.hoisted]
     helpers = HELPERS_VECTOR if vector else HELPERS_SCALAR
     used = sorted(getattr(plan, "helpers", set()))
-    helper_src = [(helpers[h] if vector else _DECORATOR + "\n" + helpers[h]) for h in used]
+    helper_src = [(helpers[h] if vector else _DECORATOR_INLINE + "\n" + helpers[h])
+                  for h in used]
     text = "\n".join(bodies)
     imports = ["import math", "", "import numpy as np"]
     if not vector:

@@ -47,6 +47,33 @@ _NUMPY = {sp.exp: "np.exp", sp.log: "np.log", log1p: "np.log1p", expm1: "np.expm
 # helper functions the printed code may call (name -> source); scalar versions are
 # decorated by the module writer for numba
 HELPERS_SCALAR = {
+    "_exp": '''def _exp(x):
+    # e^x = 2^k e^r with k = round(x / ln 2), r = x - k ln 2, |r| <= ln2/2 (ln 2 in two
+    # parts, Cody-Waite); e^r by its Taylor polynomial of degree 13 (truncation
+    # < 1e-17); 2^k added to the exponent bits of e^r (integer arithmetic, exact),
+    # results below 2^-1000 via an extra exact factor 2^-64 (gradual underflow);
+    # overflow gives inf, NaN stays NaN. No branches and no libm call: loops over
+    # samples that inline it vectorise.
+    xc = min(max(x, -746.0), 710.0)
+    y = xc * 1.4426950408889634 + 0.5
+    k = math.floor(y)
+    # the same integer once more, from truncation: fastmath 'reassoc' may not merge
+    # k*hi + k2*lo into k*(hi + lo) when it cannot see that k2 == k
+    ki = np.int64(y)
+    ki = ki - 1 if y < np.float64(ki) else ki
+    r = (xc - k * 0.6931471803691238) - np.float64(ki) * 1.9082149292705877e-10
+    p = 1.0 + r * (1.0 + r * (0.5 + r * (1.6666666666666666e-01 + r * (
+        4.1666666666666664e-02 + r * (8.3333333333333332e-03 + r * (
+            1.3888888888888889e-03 + r * (1.9841269841269841e-04 + r * (
+                2.4801587301587302e-05 + r * (2.7557319223985893e-06 + r * (
+                    2.7557319223985888e-07 + r * (2.5052108385441720e-08 + r * (
+                        2.0876756987868100e-09 + r * 1.6059043836821613e-10))))))))))))
+    tiny = ki < -1000
+    kk = ki + 64 if tiny else ki
+    e = np.int64(np.float64(p).view(np.int64) + (kk << 52)).view(np.float64)
+    e = e * 5.421010862427522e-20 if tiny else e
+    e = math.inf if x > 709.782712893384 else e
+    return e if x == x else x''',
     "_softplus": '''def _softplus(z):
     # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large |z|
     return max(z, DTYPE(0.0)) + math.log1p(math.exp(-abs(z)))''',
@@ -75,8 +102,10 @@ HELPERS_VECTOR = {
 class _Common:
     """Shared by both printers: symbol table, literals, products and powers."""
 
-    def __init__(self, symbols: Mapping[sp.Symbol, str], dtype: str = "float64"):
+    def __init__(self, symbols: Mapping[sp.Symbol, str], dtype: str = "float64",
+                 fast_exp: bool = False):
         super().__init__({"fully_qualified_modules": True, "strict": True})
+        self.fast_exp = fast_exp and dtype == "float64"
         if dtype not in ("float64", "float32"):
             raise CodegenError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
         self.symbols = dict(symbols)
@@ -171,6 +200,9 @@ class _Common:
     # -- functions -----------------------------------------------------------------
     def _print_Function(self, expr):
         func = type(expr)
+        if func is sp.exp and self.fast_exp:
+            self.helpers_used.add("_exp")
+            return f"_exp({self._print(expr.args[0])})"
         table = self._table()
         if func in table:
             return f"{table[func]}({', '.join(self._print(a) for a in expr.args)})"

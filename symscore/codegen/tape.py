@@ -14,6 +14,8 @@ weights ``∂/∂a_k = e_k / S`` reuse the K exponentials.
 >>> out = tape.linearize(LogSumExp(a, b))
 >>> [type(e).__name__ for _, e in tape.nodes]
 ['StopMax', 'Add', 'exp', 'Add', 'exp', 'Add', 'log', 'Add']
+>>> is_operand(tape.linearize(3 * a**2 * sp.exp(b)))   # monomials stay inline
+True
 """
 
 from __future__ import annotations
@@ -21,11 +23,15 @@ from __future__ import annotations
 from typing import Iterable
 
 import sympy as sp
+from sympy.core.logic import fuzzy_and
 
 from ..errors import CodegenError
 from ..stable import LogSumExp
 
 __all__ = ["Tape", "StopMax", "is_operand"]
+
+
+_NONFINITE = {sp.zoo, sp.nan, sp.oo, -sp.oo}
 
 
 class StopMax(sp.Function):
@@ -37,12 +43,27 @@ class StopMax(sp.Function):
     def fdiff(self, argindex=1):
         return sp.S.Zero
 
+    def _eval_is_extended_real(self):
+        return fuzzy_and(a.is_extended_real for a in self.args)
+
+    def _eval_evalf(self, prec):
+        vals = [a._eval_evalf(prec) for a in self.args]
+        if any(v is None or not v.is_Number for v in vals):
+            return None
+        return max(vals)
+
 
 def is_operand(e: sp.Expr) -> bool:
-    """An atom, or a number times an atom (cheap enough to inline)."""
+    """An atom or a monomial ``c·∏ aᵢ^kᵢ`` of atoms with integer powers: cheap to
+    inline, so it is never a node of its own (a node holds a sum or a function)."""
     if e.is_Atom:
         return True
-    return e.is_Mul and len(e.args) == 2 and e.args[0].is_Number and e.args[1].is_Atom
+    if e.is_Pow:
+        return e.base.is_Atom and e.exp.is_Integer
+    if e.is_Mul:
+        return all(a.is_Atom or (a.is_Pow and a.base.is_Atom and a.exp.is_Integer)
+                   for a in e.args)
+    return False
 
 
 class Tape:
@@ -83,6 +104,9 @@ class Tape:
         sym = self._table.get(expr)
         if sym is not None:
             return sym
+        return self._new(expr)
+
+    def _new(self, expr: sp.Expr) -> sp.Symbol:
         if expr.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
             raise CodegenError(f"expression {sp.sstr(expr)[:80]} is not finite")
         i = len(self.nodes)
@@ -96,9 +120,21 @@ class Tape:
             self.varying.add(sym)
         return sym
 
+    def as_node(self, operand: sp.Expr) -> sp.Expr:
+        """A node symbol holding ``operand`` (numbers stay numbers)."""
+        operand = sp.sympify(operand)
+        if operand.is_Number or operand in self.index:
+            return operand
+        sym = self._table.get(operand)
+        if sym is None:
+            sym = self._new(operand)
+        return sym
+
     def linearize(self, expr) -> sp.Expr:
         """Add ``expr`` to the tape; return the operand holding its value."""
         expr = sp.sympify(expr)
+        if expr.is_Atom and expr in _NONFINITE:
+            raise CodegenError(f"an expression to compile contains the non-finite {expr}")
         if is_operand(expr):
             return expr
         hit = self._memo.get(expr)

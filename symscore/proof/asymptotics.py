@@ -22,8 +22,8 @@ c·tᵖ (t → 0⁺), which is what a FAILED boundary step shows.
 >>> import sympy as sp
 >>> x = sp.Symbol("x", real=True); c = sp.Symbol("c", positive=True)
 >>> T = TailAnalysis()
->>> [f.as_expr() for f in T.upper((-c * x**2 + x).subs(x, Y))]
-[-c*y**2 + y]
+>>> T.upper((-c * x**2 + x).subs(x, Y))[0].poly == -c * Y**2 + Y
+True
 >>> T.mag_upper((x**3 / (1 + x**2)).subs(x, Y))[0].alpha
 1
 """
@@ -154,6 +154,8 @@ class TailAnalysis:
                 return self._scale(self.upper(r), c)
             if c != 1 and c.is_negative:
                 return self._scale(self.lower(r), c)
+            if c != 1 and self._exact(r) is not None:   # r = F(y) + O(1) exactly
+                return (self._exact(r).scale(c),)
             return self._upper_from_magnitude(e)
         if isinstance(e, sp.log):
             return self.mag_upper(e.args[0])
@@ -165,7 +167,28 @@ class TailAnalysis:
             return self._union(*[self.upper(a) for a in e.args])
         if isinstance(e, _BOUNDED):
             return (ZERO,)
+        if isinstance(e, sp.Abs):
+            return self._abs_poly(e.args[0]) or self._upper_from_magnitude(e)
         return self._upper_from_magnitude(e)
+
+    def _exact(self, r):
+        """The single form F with r = F(y) + O(1) when upper and lower bounds agree."""
+        up, low = self.upper(r), self.lower(r)
+        if up is not None and low is not None and len(up) == 1 and up == low \
+                and not up[0].slack:
+            return up[0]
+        return None
+
+    def _abs_poly(self, g):
+        """|g| = ±g eventually, for a polynomial g whose leading sign is known."""
+        if not g.is_polynomial(Y) or Y not in g.free_symbols:
+            return None
+        lc = sp.Poly(g, Y).LC()
+        if lc.is_positive:
+            return (self._poly_form(g),)
+        if lc.is_negative:
+            return (self._poly_form(-g),)
+        return None
 
     def _lower(self, e):
         if Y not in e.free_symbols:
@@ -181,6 +204,8 @@ class TailAnalysis:
                 return self._scale(self.lower(r), c)
             if c != 1 and c.is_negative:
                 return self._scale(self.upper(r), c)
+            if c != 1 and self._exact(r) is not None:
+                return (self._exact(r).scale(c),)
             return self._lower_from_magnitude(e)
         if isinstance(e, sp.log):
             return self.mag_lower(e.args[0])
@@ -203,6 +228,8 @@ class TailAnalysis:
             return None
         if isinstance(e, _BOUNDED):
             return (ZERO,)
+        if isinstance(e, sp.Abs):
+            return self._abs_poly(e.args[0]) or (ZERO,)
         return self._lower_from_magnitude(e)
 
     def _power_growth(self, e):

@@ -69,7 +69,11 @@ def boundary_limit(factor, log_density, x, end, seconds: float = 2.0):
     """lim factor·exp(log_density) at ``end`` by ``sympy.limit`` (elementary
     rewrite, time-limited): the value, or None if SymPy did not finish/decide."""
     expr = elementary(factor * sp.exp(log_density))
-    ok, value = call_with_timeout(lambda: sp.limit(expr, *_limit_args(x, end)), seconds)
+    try:
+        ok, value = call_with_timeout(lambda: sp.limit(expr, *_limit_args(x, end)), seconds)
+    except (NotImplementedError, ValueError, TypeError, ZeroDivisionError,
+            sp.PoleError):   # SymPy gave up: "depends on the sign of …" and similar
+        return None
     if not ok or value is None or value.has(sp.Limit, sp.AccumBounds, sp.nan):
         return None
     return value
@@ -85,14 +89,27 @@ def _majorant(factor, log_density, x, end):
     return forms, dirs
 
 
+def pretty_exp(log_density):
+    """exp(log p) written as a product of powers: Σ cₖ log gₖ + r ↦ Π gₖ^cₖ · e^r
+    (loggamma shown as log Γ), for readable statements."""
+    L = log_density.replace(sp.loggamma, lambda a: sp.log(sp.gamma(a)))
+    factors, rest = [], []
+    for term in sp.Add.make_args(L):
+        c, f = term.as_independent(sp.log, as_Add=False)
+        if isinstance(f, sp.log):
+            factors.append(sp.Pow(f.args[0], c))
+        else:
+            rest.append(term)
+    return sp.Mul(*factors) * sp.exp(sp.Add(*rest))
+
+
 def _display_term(factor, log_density, names):
-    expr = factor * sp.exp(log_density)
-    if is_small(expr):
-        return expr
+    if is_small(factor * log_density):
+        return factor * pretty_exp(log_density)
     return Tex(names)
 
 
-def boundary_steps(pr, weights=None, *, seconds: float = 2.0, seed: int = 0,
+def boundary_steps(pr, weights=None, *, seconds: float = 1.5, seed: int = 0,
                    key_prefix: str = "boundary") -> list[Step]:
     """One step per coordinate and end of the data support (see module docstring).
     ``weights`` (one expression per coordinate, in xᵢ) gives the weighted terms hᵢsᵢp."""
@@ -104,8 +121,7 @@ def boundary_steps(pr, weights=None, *, seconds: float = 2.0, seed: int = 0,
         hname = "" if weights is None else rf"h_{{{i}}}(x_{{{i}}})\,"
         names = rf"{hname}s_{{\theta,{i}}}(x)\,p(x)"
         for end in support_ends(data.support[i]):
-            if end[0].is_infinite or True:
-                steps.append(_one(pr, i, x, end, factor, names, h, seconds, seed, key_prefix,
+            steps.append(_one(pr, i, x, end, factor, names, h, seconds, seed, key_prefix,
                                   weights is not None))
     return steps
 
@@ -147,8 +163,10 @@ def _one(pr, i, x, end, factor, names, h, seconds, seed, prefix, weighted) -> St
         if lt is not None:
             return _from_leading(key, title, lim, lt, x, end, base, what, fixed)
 
-    # 3. sympy.limit, time-limited, on small expressions
-    if is_small(factor * sp.exp(logp), 120):
+    # 3. sympy.limit, time-limited, on small expressions — unless the majorant only
+    #    failed on undecidable signs (SymPy's limit then fails for the same reason)
+    sign_bound = forms is not None and all(d in (-1, None) for d in dirs)
+    if not sign_bound and is_small(factor * sp.exp(logp), 120):
         value = boundary_limit(factor, logp, x, end, seconds)
         if value is not None:
             ok = value == 0
@@ -168,8 +186,17 @@ def _one(pr, i, x, end, factor, names, h, seconds, seed, prefix, weighted) -> St
                 "numeric parameter values were given to check it.", undecided)
 
 
+def _tidy(expr):
+    """Simplify a small coefficient (time-limited); leave big ones alone."""
+    if not is_small(expr, 60):
+        return expr
+    expr = expr.replace(sp.exp, lambda a: pretty_exp(a))
+    ok, value = call_with_timeout(lambda: sp.simplify(expr), 1.0)
+    return value if ok else expr
+
+
 def _from_leading(key, title, lim, lt, x, end, base, what, fixed) -> Step:
-    coef, power = lt
+    coef, power = _tidy(lt[0]), lt[1]
     t = sp.Abs(x - end[0]) if end[1] < 0 else x - end[0]
     lead = coef * t**power
     ev = {**base, "leading_term": lead, "leading_power": power, "leading_coefficient": coef}
@@ -189,8 +216,8 @@ def _from_leading(key, title, lim, lt, x, end, base, what, fixed) -> Step:
     else:
         why = (rf"it vanishes only when ${sp.latex(cond)}$, which does not hold for every "
                r"parameter value in the domain")
-    return Step(key, title, sp.Eq(sp.Limit(lim.args[0] / lead, *lim.args[1:]), 1,
-                                  evaluate=False),
+    ratio = sp.Mul(lim.args[0], sp.Pow(lead, -1, evaluate=False), evaluate=False)
+    return Step(key, title, sp.Eq(sp.Limit(ratio, *lim.args[1:]), 1, evaluate=False),
                 Status.FAILED, "exact leading term",
                 rf"Near the end{fixed}, ${what} \sim {sp.latex(lead)}$: {why}. "
                 r"Integration by parts leaves a boundary term.",

@@ -30,13 +30,13 @@ HALF = sp.Rational(1, 2)
 
 def _fields():
     s, = generic_coordinate_functions("s_i")
-    p = sp.Function("p", positive=True)(XI, XREST)
+    p = sp.Function("p")(XI, XREST)
     return s, p
 
 
 #: the generic objects: s_i (model score coordinate), p (data density), h_i (weight of xᵢ)
 GENERIC = {"s": _fields()[0], "p": _fields()[1],
-           "h": sp.Function("h_i", nonnegative=True)(XI)}
+           "h": sp.Function("h_i")(XI)}
 
 
 def verify_identity(key: str, title: str, lhs, rhs, justification: str,
@@ -62,10 +62,10 @@ def _dlogp(p):
 def normaliser_identity() -> Step:
     """∂ᵢ log(p~/Z(θ)) = ∂ᵢ log p~: Z depends on θ only."""
     theta = Tex(r"\theta")
-    pt = sp.Function(r"\tilde{p}", positive=True)(XI, XREST)
-    Z = sp.Function("Z", positive=True)(theta)
-    lhs = sp.diff(sp.log(pt / Z), XI)
-    rhs = sp.diff(sp.log(pt), XI)
+    pt = sp.Function(r"\tilde{p}")(XI, XREST)
+    Z = sp.Function("Z")(theta)
+    lhs = sp.Derivative(sp.log(pt / Z), XI)
+    rhs = sp.Derivative(sp.log(pt), XI)
     return verify_identity(
         "normaliser", "The normaliser drops out", lhs, rhs,
         r"$Z(\theta)=\int \tilde p\,dx$ does not depend on $x$, so $\partial_i \log Z(\theta) = 0$ "
@@ -95,7 +95,7 @@ def log_derivative_identity() -> Step:
     """p ∂ᵢ log p = ∂ᵢ p (the log-derivative trick)."""
     _, p = _fields()
     return verify_identity(
-        "log_derivative", "Log-derivative trick", p * sp.diff(sp.log(p), XI),
+        "log_derivative", "Log-derivative trick", p * sp.Derivative(sp.log(p), XI),
         sp.Derivative(p, XI),
         r"$\partial_i \log p = \partial_i p / p$ for $p > 0$; hence "
         r"$\mathbb{E}_p[s\cdot\nabla\log p] = \int s\cdot\nabla p\,dx$.",
@@ -107,7 +107,7 @@ def product_rule_identity() -> Step:
     """∂ᵢ(sᵢ p) = (∂ᵢ sᵢ) p + sᵢ ∂ᵢ p."""
     s, p = _fields()
     return verify_identity(
-        "product_rule", "Product rule, per coordinate", sp.diff(s * p, XI),
+        "product_rule", "Product rule, per coordinate", sp.Derivative(s * p, XI),
         sp.Derivative(s, XI) * p + s * sp.Derivative(p, XI),
         r"Summing over $i$: $\nabla\cdot(s\,p) = (\nabla\cdot s)\,p + s\cdot\nabla p$.",
         sp.Eq(Tex(r"\nabla\cdot(s_\theta\, p)"),
@@ -140,8 +140,8 @@ def weighted_product_rule_identity() -> Step:
     h = GENERIC["h"]
     return verify_identity(
         "weighted_product_rule", "Product rule with a weight $h_i(x_i)$",
-        sp.diff(h * s * p, XI),
-        sp.diff(h, XI) * s * p + h * sp.Derivative(s, XI) * p + h * s * sp.Derivative(p, XI),
+        sp.Derivative(h * s * p, XI),
+        sp.Derivative(h, XI) * s * p + h * sp.Derivative(s, XI) * p + h * s * sp.Derivative(p, XI),
         r"The weight $h_i$ depends on $x_i$ only.")
 
 

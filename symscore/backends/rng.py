@@ -1,0 +1,260 @@
+"""Counter-free, per-chain random streams: xoroshiro128+ with float64 Box–Muller.
+
+Every chain owns one xoroshiro128+ state (two uint64 words, a row of the
+``(n_chains, 2)`` uint64 array returned by :func:`seed_states`), so a chain's
+random numbers depend only on (seed, chain index) — never on the number of
+threads, on how chains are cut into blocks, or on CPU versus GPU.
+
+Generator
+    xoroshiro128+ of Blackman & Vigna in its original (2016) parametrisation
+    a, b, c = 55, 14, 36 — the variant numba.cuda.random uses:
+    ``out = s0 + s1; s1 ^= s0; s0 = rotl(s0, 55) ^ s1 ^ (s1 << 14); s1 = rotl(s1, 36)``.
+Seeding (jump polynomials)
+    ``(s0, s1)`` = the first two outputs of SplitMix64 started at ``seed``;
+    chain i starts from that state advanced by i·2⁶⁴ steps (i applications of the
+    published jump polynomial), so the chains are disjoint 2⁶⁴-long pieces of one
+    period-(2¹²⁸−1) sequence. Seeding runs sequentially on the host (about
+    0.4 µs per chain); the same state array is copied to a GPU unchanged.
+Uniforms
+    53-bit: ``(u >> 11)·2⁻⁵³`` ∈ [0, 1), and the open-at-zero variant
+    ``((u >> 11) + 1)·2⁻⁵³`` ∈ (0, 1] wherever a logarithm follows.
+Normals
+    Box–Muller in float64 from two consecutive draws u₁ ∈ (0, 1], u₂ ∈ [0, 1):
+    ``r = √(−2 log u₁)`` (finite: u₁ ≥ 2⁻⁵³ gives r ≤ 8.58), ``z₀ = r cos 2πu₂``,
+    ``z₁ = r sin 2πu₂``. Both normals of a pair are used; samplers fill
+    coordinates (0, 1), (2, 3), … pairwise and drop the last sine when D is odd.
+
+All stream functions below are plain ``numba.njit`` functions on scalars (uint64
+words in, new words out), so the CPU drivers, CUDA kernels and the CUDA
+simulator call the very same code. :class:`NumpyStreams` is a vectorised numpy
+port used by the reference (``target="numpy"``) samplers.
+
+>>> S = seed_states(7, 3)
+>>> S.shape, S.dtype
+((3, 2), dtype('uint64'))
+>>> out, s0, s1 = xoroshiro128p_next(S[0, 0], S[0, 1])
+>>> int(out) == (int(S[0, 0]) + int(S[0, 1])) % 2**64
+True
+>>> z = normals(seed=7, n_chains=2, n=4)
+>>> z.shape, bool(np.all(np.isfinite(z)))
+((2, 4), True)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numba
+import numpy as np
+
+from ..errors import InputValueError
+
+__all__ = ["seed_states", "check_seed", "splitmix64", "xoroshiro128p_next", "xoroshiro128p_jump",
+           "unit_float64", "open_unit_float64", "box_muller", "next_uniform", "next_open_uniform",
+           "next_normal_pair", "uniforms", "normals", "NumpyStreams", "JUMP", "ROTATIONS"]
+
+_U = np.uint64
+ROTATIONS = (55, 14, 36)                                  # a, b, c of xoroshiro128+ (2016)
+JUMP = (0xBEAC0467EBA5FACB, 0xD86B048B86AA9922)           # x^(2^64) mod the char. polynomial
+_A, _B, _C = _U(55), _U(14), _U(36)
+_A_, _C_ = _U(64 - 55), _U(64 - 36)
+_J0, _J1 = _U(JUMP[0]), _U(JUMP[1])
+_GOLDEN = _U(0x9E3779B97F4A7C15)
+_MIX1, _MIX2 = _U(0xBF58476D1CE4E5B9), _U(0x94D049BB133111EB)
+_S11, _S27, _S30, _S31 = _U(11), _U(27), _U(30), _U(31)
+_ONE = _U(1)
+_TWO_M53 = 1.0 / 9007199254740992.0                       # 2⁻⁵³
+_TWO_PI = 2.0 * math.pi
+_SEED_LIMIT = 2**64
+
+_jit = numba.njit(cache=True)
+_jit_inline = numba.njit(cache=True, inline="always")
+
+
+@_jit_inline
+def splitmix64(state):
+    """One SplitMix64 step: ``(new_state, output)``."""
+    state = _U(state) + _GOLDEN
+    z = state
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    return state, z ^ (z >> _S31)
+
+
+@_jit_inline
+def xoroshiro128p_next(s0, s1):
+    """One xoroshiro128+ step: ``(output, s0', s1')``."""
+    s0 = _U(s0)  # words that crossed into Python come back as (signed) ints
+    s1 = _U(s1)
+    out = s0 + s1
+    s1 = s1 ^ s0
+    n0 = ((s0 << _A) | (s0 >> _A_)) ^ s1 ^ (s1 << _B)
+    n1 = (s1 << _C) | (s1 >> _C_)
+    return out, n0, n1
+
+
+@_jit
+def xoroshiro128p_jump(s0, s1):
+    """The state 2⁶⁴ steps ahead of ``(s0, s1)``: ``(s0', s1')``."""
+    s0 = _U(s0)
+    s1 = _U(s1)
+    t0 = _U(0)
+    t1 = _U(0)
+    for w in range(2):
+        word = _J0 if w == 0 else _J1
+        for b in range(64):
+            if (word >> _U(b)) & _ONE:
+                t0 ^= s0
+                t1 ^= s1
+            _, s0, s1 = xoroshiro128p_next(s0, s1)
+    return t0, t1
+
+
+@_jit_inline
+def unit_float64(u):
+    """53-bit uniform in [0, 1)."""
+    return np.float64(np.int64(_U(u) >> _S11)) * _TWO_M53
+
+
+@_jit_inline
+def open_unit_float64(u):
+    """53-bit uniform in (0, 1]: safe to take the logarithm of."""
+    return np.float64(np.int64(_U(u) >> _S11) + 1) * _TWO_M53
+
+
+@_jit_inline
+def box_muller(u1, u2):
+    """Two independent N(0, 1) from u1 ∈ (0, 1], u2 ∈ [0, 1)."""
+    r = math.sqrt(-2.0 * math.log(u1))
+    a = _TWO_PI * u2
+    return r * math.cos(a), r * math.sin(a)
+
+
+@_jit_inline
+def next_uniform(s0, s1):
+    """``(u ∈ [0, 1), s0', s1')``."""
+    out, s0, s1 = xoroshiro128p_next(s0, s1)
+    return unit_float64(out), s0, s1
+
+
+@_jit_inline
+def next_open_uniform(s0, s1):
+    """``(u ∈ (0, 1], s0', s1')``."""
+    out, s0, s1 = xoroshiro128p_next(s0, s1)
+    return open_unit_float64(out), s0, s1
+
+
+@_jit_inline
+def next_normal_pair(s0, s1):
+    """``(z0, z1, s0', s1')``: two normals from two consecutive draws."""
+    a, s0, s1 = xoroshiro128p_next(s0, s1)
+    b, s0, s1 = xoroshiro128p_next(s0, s1)
+    z0, z1 = box_muller(open_unit_float64(a), unit_float64(b))
+    return z0, z1, s0, s1
+
+
+@_jit
+def _fill_states(states, s0, s1):
+    for i in range(states.shape[0]):
+        states[i, 0] = s0
+        states[i, 1] = s1
+        s0, s1 = xoroshiro128p_jump(s0, s1)
+
+
+def check_seed(seed) -> int:
+    """``seed`` as a Python int in [0, 2⁶⁴), else :class:`~symscore.InputValueError`."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise InputValueError(f"seed must be an integer in [0, 2**64), got {seed!r} "
+                              f"({type(seed).__name__})")
+    seed = int(seed)
+    if not 0 <= seed < _SEED_LIMIT:
+        raise InputValueError(f"seed must be an integer in [0, 2**64), got {seed}")
+    return seed
+
+
+def seed_states(seed, n_chains: int) -> np.ndarray:
+    """The ``(n_chains, 2)`` uint64 xoroshiro128+ states of ``seed`` (see module doc)."""
+    seed = check_seed(seed)
+    if isinstance(n_chains, bool) or not isinstance(n_chains, numbers.Integral) or n_chains < 0:
+        raise InputValueError(f"n_chains must be a non-negative integer, got {n_chains!r}")
+    sm, s0 = splitmix64(_U(seed))
+    _, s1 = splitmix64(_U(sm))   # numba returns Python ints: keep the words uint64
+    states = np.empty((int(n_chains), 2), dtype=np.uint64)
+    _fill_states(states, _U(s0), _U(s1))
+    return states
+
+
+@numba.njit(cache=True, parallel=True)
+def _draw(states, out, kind):
+    for i in numba.prange(states.shape[0]):
+        s0 = states[i, 0]
+        s1 = states[i, 1]
+        n = out.shape[1]
+        j = 0
+        while j < n:
+            if kind == 0:
+                out[i, j], s0, s1 = next_uniform(s0, s1)
+                j += 1
+            else:
+                z0, z1, s0, s1 = next_normal_pair(s0, s1)
+                out[i, j] = z0
+                if j + 1 < n:
+                    out[i, j + 1] = z1
+                j += 2
+        states[i, 0] = s0
+        states[i, 1] = s1
+
+
+def uniforms(seed, n_chains: int, n: int) -> np.ndarray:
+    """``(n_chains, n)`` uniforms in [0, 1): row i is the start of chain i's stream."""
+    out = np.empty((n_chains, n))
+    _draw(seed_states(seed, n_chains), out, 0)
+    return out
+
+
+def normals(seed, n_chains: int, n: int) -> np.ndarray:
+    """``(n_chains, n)`` standard normals, drawn in Box–Muller pairs per chain."""
+    out = np.empty((n_chains, n))
+    _draw(seed_states(seed, n_chains), out, 1)
+    return out
+
+
+class NumpyStreams:
+    """The same streams, vectorised over chains with numpy uint64 arithmetic.
+
+    >>> ns = NumpyStreams(seed_states(7, 2))
+    >>> z0, z1 = ns.normal_pair()
+    >>> bool(np.allclose(np.stack([z0, z1], 1), normals(7, 2, 2), rtol=1e-14, atol=0))
+    True
+    """
+
+    def __init__(self, states: np.ndarray):
+        states = np.asarray(states, dtype=np.uint64)
+        self.s0 = states[:, 0].copy()
+        self.s1 = states[:, 1].copy()
+
+    @property
+    def states(self) -> np.ndarray:
+        return np.stack([self.s0, self.s1], axis=1)
+
+    def next(self) -> np.ndarray:
+        s0, s1 = self.s0, self.s1
+        out = s0 + s1                                    # wraps modulo 2⁶⁴
+        s1 = s1 ^ s0
+        self.s0 = ((s0 << _A) | (s0 >> _A_)) ^ s1 ^ (s1 << _B)
+        self.s1 = (s1 << _C) | (s1 >> _C_)
+        return out
+
+    def uniform(self) -> np.ndarray:
+        return (self.next() >> _S11).astype(np.int64).astype(np.float64) * _TWO_M53
+
+    def open_uniform(self) -> np.ndarray:
+        return ((self.next() >> _S11).astype(np.int64) + 1).astype(np.float64) * _TWO_M53
+
+    def normal_pair(self) -> tuple[np.ndarray, np.ndarray]:
+        u1 = self.open_uniform()
+        u2 = self.uniform()
+        r = np.sqrt(-2.0 * np.log(u1))
+        a = _TWO_PI * u2
+        return r * np.cos(a), r * np.sin(a)

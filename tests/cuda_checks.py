@@ -1,0 +1,273 @@
+"""CUDA-target checks: every CUDA kernel against the CPU target, run in a process
+of its own (started by tests/test_cuda.py).
+
+* under the CUDA simulator (``NUMBA_ENABLE_CUDASIM=1`` set before numba is
+  imported), at tiny size (a few hundred simulated threads);
+* on a real GPU (``--size full``), at full size.
+
+Float64 results must agree with the CPU target to 1e-12 (relative to the
+largest magnitude compared), sampler chains for the same seed included; float32
+within float32 rounding. Prints one JSON line per check
+(``{"check", "ok", "detail", "seconds"}``) and exits 1 if any check failed,
+77 if no CUDA device (or simulator) is usable.
+
+    NUMBA_ENABLE_CUDASIM=1 python tests/cuda_checks.py --size tiny
+    python tests/cuda_checks.py --size full          # on a machine with a GPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+
+import numpy as np
+
+SIZES = {"tiny": dict(n=200, chains=96, steps=24),
+         "full": dict(n=1_000_000, chains=100_000, steps=200)}
+NO_DEVICE = 77
+
+
+def close(name, got, want, rtol):
+    """max |got − want| ≤ rtol · max(1, max |want|), with a message naming the worst entry."""
+    got = np.asarray(got.copy_to_host() if hasattr(got, "copy_to_host") else got, float)
+    want = np.asarray(want, float)
+    if got.shape != want.shape:
+        raise AssertionError(f"{name}: shape {got.shape} != {want.shape}")
+    if not want.size:
+        return
+    scale = max(1.0, float(np.max(np.abs(want))))
+    err = np.abs(got - want)
+    if not np.all(np.isfinite(got) == np.isfinite(want)) or np.nanmax(err) > rtol * scale:
+        k = np.unravel_index(int(np.nanargmax(err)), err.shape)
+        raise AssertionError(f"{name}: |Δ| = {err[k]:.3e} at {k} (cuda {got[k]!r}, cpu "
+                             f"{want[k]!r}); allowed {rtol * scale:.1e}")
+
+
+class Ctx:
+    def __init__(self, size):
+        import symscore as ss
+        self.ss = ss
+        self.size = SIZES[size]
+        rng = np.random.default_rng(1)
+        self.mix = ss.families.gaussian_mixture(dim=2, components=2)
+        self.theta = np.array(self.mix.defaults) + 0.1 * rng.normal(size=self.mix.n_params)
+        self.X = rng.normal(size=(self.size["n"], 2)) * 3.0
+        self.odd = ss.families.gaussian(dim=3)   # odd dimension: the dropped Box–Muller sine
+        self._k = {}
+
+    def k(self, density, target, dtype="float64"):
+        key = (density.key, target, dtype)
+        if key not in self._k:
+            self._k[key] = self.ss.compile(density, target=target, dtype=dtype)
+        return self._k[key]
+
+
+# ---------------------------------------------------------------------------------- checks
+
+def check_status(ctx):
+    from symscore.backends.cuda import cuda_status
+    ok, why = cuda_status()
+    assert ok, why
+    return why
+
+
+def check_per_sample(ctx):
+    g, c = ctx.k(ctx.mix, "cuda"), ctx.k(ctx.mix, "cpu")
+    for name in ("log_density", "score", "divergence", "ism", "weighted_ism"):
+        got = getattr(g, name)(ctx.X, ctx.theta)
+        assert isinstance(got, np.ndarray) and got.dtype == np.float64, (name, type(got))
+        close(name, got, getattr(c, name)(ctx.X, ctx.theta), 1e-12)
+
+
+def check_losses(ctx):
+    g, c = ctx.k(ctx.mix, "cuda"), ctx.k(ctx.mix, "cpu")
+    X, th = ctx.X, ctx.theta
+    close("ism_loss", g.ism_loss(X, th), c.ism_loss(X, th), 1e-12)
+    (lg, gg), (lc, gc) = g.ism_loss_and_grad(X, th), c.ism_loss_and_grad(X, th)
+    close("ism_loss_and_grad loss", lg, lc, 1e-12)
+    close("ism_loss_and_grad grad", gg, gc, 1e-12)
+    assert gg.shape == (ctx.mix.n_params,)
+    close("dsm one σ", g.dsm_loss(X, th, 0.5, seed=3), c.dsm_loss(X, th, 0.5, seed=3), 1e-12)
+    close("dsm levels", g.dsm_loss(X, th, [2.0, 0.5], seed=3),
+          c.dsm_loss(X, th, [2.0, 0.5], seed=3), 1e-12)
+    for kind in ("rademacher", "gaussian"):
+        close(f"ssm {kind}", g.ssm_loss(X, th, 2, kind, seed=4),
+              c.ssm_loss(X, th, 2, kind, seed=4), 1e-12)
+    close("weighted", g.weighted_ism_loss(X, th), c.weighted_ism_loss(X, th), 1e-12)
+    reference = ctx.ss.families.gaussian(dim=2)
+    close("esm", g.esm_loss(X, th, reference), c.esm_loss(X, th, reference), 1e-12)
+
+
+def check_float32(ctx):
+    g, c = ctx.k(ctx.mix, "cuda", "float32"), ctx.k(ctx.mix, "cpu", "float32")
+    X = ctx.X.astype(np.float32)
+    for name in ("log_density", "score", "ism"):
+        got = getattr(g, name)(X, ctx.theta)
+        assert got.dtype == np.float32, (name, got.dtype)
+        close(name, got, getattr(c, name)(X, ctx.theta), 1e-4)
+    close("ism_loss float32", g.ism_loss(X, ctx.theta), c.ism_loss(X, ctx.theta), 1e-4)
+    (lg, gg), (lc, gc) = g.ism_loss_and_grad(X, ctx.theta), c.ism_loss_and_grad(X, ctx.theta)
+    close("ism grad float32", np.r_[lg, gg], np.r_[lc, gc], 1e-4)
+
+
+def check_device_arrays(ctx):
+    from numba import cuda
+    from symscore import ShapeError
+    g, c = ctx.k(ctx.mix, "cuda"), ctx.k(ctx.mix, "cpu")
+    dX = cuda.to_device(ctx.X)
+    s = g.score(dX, ctx.theta)
+    assert hasattr(s, "copy_to_host") and not isinstance(s, np.ndarray), type(s)
+    close("score (device in/out)", s, c.score(ctx.X, ctx.theta), 1e-12)
+    close("ism (device in/out)", g.ism(dX, ctx.theta), c.ism(ctx.X, ctx.theta), 1e-12)
+    close("ism_loss (device X)", g.ism_loss(dX, ctx.theta), c.ism_loss(ctx.X, ctx.theta), 1e-12)
+    for bad, why in ((cuda.to_device(ctx.X.astype(np.float32)), "dtype"),
+                     (cuda.to_device(np.asfortranarray(ctx.X)), "contiguous"),
+                     (cuda.to_device(ctx.X[:, :1].copy()), "shape")):
+        try:
+            g.score(bad, ctx.theta)
+        except ShapeError as exc:
+            assert why in str(exc), str(exc)
+        else:
+            raise AssertionError(f"a device array with the wrong {why} was accepted")
+
+
+def _chains(ctx, target, density, theta, steps, T, thin, seed, X0):
+    """Run the Langevin driver of ``target`` (levels: θ per level, step per level)."""
+    from symscore.backends.cpu import run_chunks
+    from symscore.backends.cpu_samplers import CHAINS_PER_BLOCK
+    from symscore.backends.rng import seed_states
+    k = ctx.k(density, target)
+    mod = k.module
+    thetas = np.stack([np.asarray(theta, float)] * len(steps))
+    C = np.stack([_consts(mod, th) for th in thetas])
+    steps = np.asarray(steps, float)
+    n, L = X0.shape[0], len(steps)
+    X, S = X0.copy(), seed_states(seed, n)
+    trace = np.zeros(((L * T) // thin if thin else 0, n, density.dim))
+    bad = np.full(n, -1, np.int64)
+    args = (thetas, C, steps, T, 0, L * T, thin, trace, bad)
+    if target == "cpu":
+        nb = -(-n // CHAINS_PER_BLOCK)
+        run_chunks(mod.smp_langevin, nb, (X, S), args)
+    else:
+        k._ops.langevin(X, S, *args)
+    return X, S, trace, bad
+
+
+def _consts(mod, theta):
+    c = np.empty(mod.NC)
+    (getattr(mod.consts, "py_func", mod.consts))(np.asarray(theta, float), c)
+    return c
+
+
+def check_langevin_chains(ctx):
+    sz = ctx.size
+    rng = np.random.default_rng(2)
+    for density, theta in ((ctx.mix, ctx.theta), (ctx.odd, ctx.odd.defaults)):
+        X0 = rng.uniform(-6, 6, size=(sz["chains"], density.dim))
+        T = sz["steps"] // 2
+        a = _chains(ctx, "cpu", density, theta, [0.2, 0.05], T, 4, 7, X0)
+        b = _chains(ctx, "cuda", density, theta, [0.2, 0.05], T, 4, 7, X0)
+        for name, u, v in zip(("x", "rng states", "trace", "bad"), b, a):
+            close(f"langevin D={density.dim} {name}", u.astype(float), v.astype(float), 1e-12)
+        assert np.array_equal(a[1], b[1]), "RNG states differ"
+    # a huge step blows chains up: the same chains are flagged. The step at which
+    # |x| crosses the float64 range may differ by one (rounding near overflow
+    # depends on how the compiler contracted x + h·s, which fastmath allows)
+    X0 = rng.uniform(-6, 6, size=(sz["chains"], 2))
+    a = _chains(ctx, "cpu", ctx.mix, ctx.theta, [1e4], 100, 0, 3, X0)
+    b = _chains(ctx, "cuda", ctx.mix, ctx.theta, [1e4], 100, 0, 3, X0)
+    assert (a[3] > 0).any(), "the blow-up case did not blow up"
+    assert np.array_equal(a[3] > 0, b[3] > 0), "different chains flagged non-finite"
+    assert np.abs(a[3] - b[3]).max() <= 1, (a[3], b[3])
+
+
+def check_mala_chains(ctx):
+    from symscore.backends.cpu import run_chunks
+    from symscore.backends.cpu_samplers import CHAINS_PER_BLOCK
+    from symscore.backends.rng import seed_states
+    sz = ctx.size
+    rng = np.random.default_rng(3)
+    for density, theta in ((ctx.mix, ctx.theta), (ctx.odd, ctx.odd.defaults)):
+        X0 = rng.uniform(-4, 4, size=(sz["chains"], density.dim))
+        out = {}
+        for target in ("cpu", "cuda"):
+            k = ctx.k(density, target)
+            th = np.asarray(theta, float)
+            c = _consts(k.module, th)
+            n, steps = X0.shape[0], sz["steps"]
+            X, S = X0.copy(), seed_states(11, n)
+            trace = np.zeros((steps // 3, n, density.dim))
+            acc, nf = np.zeros(n, np.int64), np.zeros(n, np.int64)
+            # two calls (t = 0…h, h…steps) must equal one uninterrupted run
+            for t0, t1 in ((0, steps // 2), (steps // 2, steps)):
+                args = (th, c, 0.4, t0, t1, 3, trace, acc, nf)
+                if target == "cpu":
+                    run_chunks(k.module.smp_mala, -(-n // CHAINS_PER_BLOCK), (X, S), args)
+                else:
+                    k._ops.mala(X, S, *args)
+            out[target] = (X, S, trace, acc, nf)
+        for name, u, v in zip(("x", "rng states", "trace", "accepted", "nonfinite"),
+                              out["cuda"], out["cpu"]):
+            close(f"mala D={density.dim} {name}", u.astype(float), v.astype(float), 1e-12)
+        assert np.array_equal(out["cpu"][3], out["cuda"][3]), "acceptance counts differ"
+        assert 0 < out["cpu"][3].sum() < X0.shape[0] * sz["steps"], "degenerate acceptance"
+
+
+def check_sampling_api(ctx):
+    """The public samplers with target='cuda' kernels equal the CPU ones."""
+    try:
+        from symscore import sampling
+    except ImportError:
+        return "skipped: symscore.sampling not available"
+    import inspect
+    rng = np.random.default_rng(4)
+    X0 = rng.uniform(-6, 6, size=(ctx.size["chains"], 2))
+    done = []
+    for name, kwargs in (("langevin", dict(step_size=0.1, n_steps=ctx.size["steps"])),
+                         ("mala", dict(step_size=0.3, n_steps=ctx.size["steps"]))):
+        fn = getattr(sampling, name, None)
+        if fn is None:
+            continue
+        params = inspect.signature(fn).parameters
+        kw = {k: v for k, v in kwargs.items() if k in params}
+        res = [fn(ctx.k(ctx.mix, t), X0, ctx.theta, seed=5, **kw) for t in ("cpu", "cuda")]
+        xs = [getattr(r, "x", getattr(r, "samples", r)) for r in res]
+        close(f"sampling.{name}", np.asarray(xs[1]), np.asarray(xs[0]), 1e-12)
+        done.append(name)
+    return "checked " + ", ".join(done)
+
+
+CHECKS = ["status", "per_sample", "losses", "float32", "device_arrays", "langevin_chains",
+          "mala_chains", "sampling_api"]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", choices=sorted(SIZES), default="tiny")
+    ap.add_argument("--only", nargs="*", default=None, help="names of checks to run")
+    args = ap.parse_args(argv)
+    from symscore.backends.cuda import cuda_status
+    ok, why = cuda_status()
+    if not ok:
+        print(json.dumps({"check": "status", "ok": False, "detail": why, "seconds": 0}))
+        return NO_DEVICE
+    ctx = Ctx(args.size)
+    failed = 0
+    for name in args.only or CHECKS:
+        t = time.perf_counter()
+        try:
+            detail, ok = globals()["check_" + name](ctx) or "", True
+        except Exception:
+            detail, ok = traceback.format_exc(limit=6), False
+        failed += not ok
+        print(json.dumps({"check": name, "ok": ok, "detail": str(detail),
+                          "seconds": round(time.perf_counter() - t, 2)}), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
