@@ -55,3 +55,8 @@ class CodegenError(SymscoreError, RuntimeError):
 
 class FitError(SymscoreError, RuntimeError):
     """Score-matching estimation could not produce a valid estimate."""
+
+
+class SamplerError(SymscoreError, ValueError):
+    """A sampler setting is invalid (step size, number of steps, seed, thinning,
+    noise levels, or a density without the noise-scale parameter a sampler needs)."""

@@ -33,6 +33,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
+
 from ..codegen.templates import register_template, templates_for
 
 CHAINS_PER_BLOCK = 256
@@ -170,3 +172,37 @@ def smp_mala(X, S, k0, k1, theta, c, step, t_begin, t_end, thin, trace, accepted
 _OWNER = __name__
 register_template("smp_langevin", _LANGEVIN, target="cpu", kernel_set="core", owner=_OWNER)
 register_template("smp_mala", _MALA, target="cpu", kernel_set="core", owner=_OWNER)
+
+
+def _nblocks(n: int) -> int:
+    return (n + CHAINS_PER_BLOCK - 1) // CHAINS_PER_BLOCK
+
+
+class CpuSamplerRunner:
+    """Runs the sampler drivers of a ``cpu`` :class:`~symscore.Kernels` object on
+    host arrays, in place (the interface :mod:`symscore.sampling` expects from
+    every target; arguments are validated there)."""
+
+    def __init__(self, kernels):
+        self.module = kernels.module
+
+    def langevin(self, X, S, thetas, steps, T, t_begin, t_end, thin, trace, bad):
+        from .cpu import run_chunks
+        mod = self.module
+        thetas = np.ascontiguousarray(thetas, dtype=mod.DTYPE)
+        C = np.empty((thetas.shape[0], mod.NC), dtype=mod.DTYPE)
+        for l in range(thetas.shape[0]):
+            mod.consts(thetas[l], C[l])
+        run_chunks(mod.smp_langevin, _nblocks(X.shape[0]), (X, S),
+                   (thetas, C, np.ascontiguousarray(steps, dtype=np.float64), int(T),
+                    int(t_begin), int(t_end), int(thin), trace, bad))
+
+    def mala(self, X, S, theta, step, t_begin, t_end, thin, trace, accepted, nonfinite):
+        from .cpu import run_chunks
+        mod = self.module
+        theta = np.ascontiguousarray(theta, dtype=mod.DTYPE)
+        c = np.empty(mod.NC, dtype=mod.DTYPE)
+        mod.consts(theta, c)
+        run_chunks(mod.smp_mala, _nblocks(X.shape[0]), (X, S),
+                   (theta, c, float(step), int(t_begin), int(t_end), int(thin), trace,
+                    accepted, nonfinite))

@@ -48,7 +48,7 @@ import numbers
 import numba
 import numpy as np
 
-from ..errors import InputValueError
+from ..errors import SamplerError
 
 __all__ = ["seed_states", "check_seed", "splitmix64", "xoroshiro128p_next", "xoroshiro128p_jump",
            "unit_float64", "open_unit_float64", "box_muller", "next_uniform", "next_open_uniform",
@@ -163,13 +163,13 @@ def _fill_states(states, s0, s1):
 
 
 def check_seed(seed) -> int:
-    """``seed`` as a Python int in [0, 2⁶⁴), else :class:`~symscore.InputValueError`."""
+    """``seed`` as a Python int in [0, 2⁶⁴), else :class:`~symscore.SamplerError`."""
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
-        raise InputValueError(f"seed must be an integer in [0, 2**64), got {seed!r} "
+        raise SamplerError(f"seed must be an integer in [0, 2**64), got {seed!r} "
                               f"({type(seed).__name__})")
     seed = int(seed)
     if not 0 <= seed < _SEED_LIMIT:
-        raise InputValueError(f"seed must be an integer in [0, 2**64), got {seed}")
+        raise SamplerError(f"seed must be an integer in [0, 2**64), got {seed}")
     return seed
 
 
@@ -177,7 +177,7 @@ def seed_states(seed, n_chains: int) -> np.ndarray:
     """The ``(n_chains, 2)`` uint64 xoroshiro128+ states of ``seed`` (see module doc)."""
     seed = check_seed(seed)
     if isinstance(n_chains, bool) or not isinstance(n_chains, numbers.Integral) or n_chains < 0:
-        raise InputValueError(f"n_chains must be a non-negative integer, got {n_chains!r}")
+        raise SamplerError(f"n_chains must be a non-negative integer, got {n_chains!r}")
     sm, s0 = splitmix64(_U(seed))
     _, s1 = splitmix64(_U(sm))   # numba returns Python ints: keep the words uint64
     states = np.empty((int(n_chains), 2), dtype=np.uint64)

@@ -1,0 +1,410 @@
+"""Langevin samplers: unadjusted Langevin (ULA), MALA, and annealed Langevin
+dynamics (Song & Ermon 2019), with every step fused inside one compiled call.
+
+Step-size convention — read this before porting step sizes from papers
+----------------------------------------------------------------------
+In symscore, ``step_size`` = h means
+
+    x ← x + h · ∇x log p(x) + √(2h) · z,      z ~ N(0, I)
+
+(the convention of BlackJAX and score_sde: the drift coefficient is h, the
+noise variance is 2h). Song & Ermon (2019, Eq. 4 and Algorithm 1) write the
+same update with ε as ``x ← x + (ε/2)·∇x log p(x) + √ε · z``: their ε is
+**twice** our step, h = ε/2. Convert with :func:`step_from_paper_epsilon`
+(``h = ε/2``) and :func:`paper_epsilon_from_step` (``ε = 2h``); never pass a
+paper's ε as ``step_size`` directly.
+
+Annealed Langevin (Algorithm 1): noise levels σ₁ > … > σ_L (e.g.
+:func:`geometric_sigmas`), at level i the step is hᵢ = h·(σᵢ/σ_L)², T steps per
+level, samples carried from level to level, optionally a final denoising step
+x ← x + σ_L²·s(x, σ_L) (Tweedie). The density needs a noise-scale parameter σ
+(``density.noise_scale``) whose score at σ is that of p ∗ N(0, σ²I), e.g.
+:func:`symscore.families.gaussian_mixture_perturbed` (exact).
+
+Randomness: one xoroshiro128+ stream per chain (:mod:`symscore.backends.rng`),
+so a seed gives the same chains for any thread count, on every target
+(``cpu``; ``numpy``, the reference implementation used as a test oracle).
+
+Example
+-------
+>>> import numpy as np, symscore as ss
+>>> g = ss.families.gaussian(dim=1)
+>>> r = ss.langevin(g, np.zeros((4, 1)), {"mean": [1.0], "prec_chol": [[1.0]]},
+...                 step_size=0.1, n_steps=50, seed=0, target="numpy")
+>>> r.x.shape, r.n_nonfinite
+((4, 1), 0)
+>>> step_from_paper_epsilon(0.1)
+0.05
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InputValueError, SamplerError, SymscoreError, DomainError
+
+__all__ = ["langevin", "mala", "annealed_langevin", "geometric_sigmas", "SampleResult",
+           "step_from_paper_epsilon", "paper_epsilon_from_step", "NonFiniteChainsWarning"]
+
+_PROGRESS_WORK = 5e7        # auto progress bar from this many particle-steps on a TTY
+_PROGRESS_UPDATES = 20
+
+
+class NonFiniteChainsWarning(RuntimeWarning):
+    """Some chains became NaN or infinite (usually: the step size is too large)."""
+
+
+def step_from_paper_epsilon(epsilon: float) -> float:
+    """symscore's ``step_size`` h from the ε of Song & Ermon (2019): h = ε/2
+    (their update is x + (ε/2)·s(x) + √ε·z)."""
+    return _positive(epsilon, "epsilon") / 2.0
+
+
+def paper_epsilon_from_step(step_size: float) -> float:
+    """The inverse of :func:`step_from_paper_epsilon`: ε = 2h."""
+    return 2.0 * _positive(step_size, "step_size")
+
+
+def geometric_sigmas(sigma_max: float, sigma_min: float, n_levels: int) -> np.ndarray:
+    """σ₁ = sigma_max > … > σ_L = sigma_min, equally spaced in log σ.
+
+    >>> geometric_sigmas(100.0, 1.0, 3)
+    array([100.,  10.,   1.])
+    """
+    hi, lo = _positive(sigma_max, "sigma_max"), _positive(sigma_min, "sigma_min")
+    L = _count(n_levels, "n_levels")
+    if L == 1:
+        if hi != lo:
+            raise SamplerError(f"one noise level needs sigma_max == sigma_min, got {hi}, {lo}")
+        return np.array([hi])
+    if not hi > lo:
+        raise SamplerError(f"sigma_max must exceed sigma_min, got {hi} and {lo}")
+    sig = np.exp(np.linspace(math.log(hi), math.log(lo), L))
+    sig[0], sig[-1] = hi, lo
+    return sig
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    """What a sampler returns.
+
+    ``x`` (N, D) final states; ``trace`` (R, N, D) states after steps
+    ``trace_steps`` (every ``thin`` steps) or None; ``acceptance`` (N,) per-chain
+    acceptance rates (MALA) or None; ``nonfinite`` indices of chains that
+    became NaN/inf and ``first_nonfinite_step`` (N,) the step after which each
+    did (−1: never); ``nonfinite_proposals`` (N,) rejected non-finite MALA
+    proposals; ``step_sizes`` one per noise level (one for ULA/MALA)."""
+
+    method: str
+    x: np.ndarray
+    seed: int
+    n_steps: int
+    step_sizes: np.ndarray
+    first_nonfinite_step: np.ndarray
+    trace: np.ndarray | None = None
+    trace_steps: np.ndarray | None = None
+    acceptance: np.ndarray | None = None
+    nonfinite_proposals: np.ndarray | None = None
+    sigmas: np.ndarray | None = None
+    target: str = "cpu"
+    seconds: float = field(default=0.0, compare=False)
+
+    @property
+    def nonfinite(self) -> np.ndarray:
+        return np.flatnonzero(self.first_nonfinite_step >= 0)
+
+    @property
+    def n_nonfinite(self) -> int:
+        return int(np.count_nonzero(self.first_nonfinite_step >= 0))
+
+    def __repr__(self):
+        acc = ("" if self.acceptance is None
+               else f", acceptance {np.mean(self.acceptance):.3f} (mean)")
+        return (f"SampleResult({self.method}, {self.x.shape[0]} chains × {self.n_steps} steps"
+                f", {self.n_nonfinite} non-finite{acc}, target {self.target!r})")
+
+
+# -- public samplers ---------------------------------------------------------------------
+
+def langevin(kernels, x0, theta, step_size, n_steps, seed, thin=None, *, target=None,
+             progress=None) -> SampleResult:
+    """Unadjusted Langevin: n_steps of x ← x + h·s(x; θ) + √(2h)·z (h = ``step_size``;
+    for a paper's ε use :func:`step_from_paper_epsilon`).
+
+    ``kernels``: a :class:`~symscore.Kernels` object or a Density (compiled for
+    ``target``, default "cpu"). ``x0`` (N, D): one chain per row. ``theta``: flat
+    or by name; None = the density's defaults. ``seed``: int in [0, 2⁶⁴).
+    ``thin``: record the states every ``thin`` steps into ``result.trace``.
+    Chains that become NaN/inf are reported (``result.nonfinite``, a warning).
+    """
+    run = _Run("langevin", kernels, x0, theta, seed, target)
+    h = _positive(step_size, "step_size")
+    T = _count(n_steps, "n_steps")
+    return run.langevin(run.theta[None, :], np.array([h]), T, 1, thin, progress)
+
+
+def mala(kernels, x0, theta, step_size, n_steps, seed, thin=None, *, target=None,
+         progress=None) -> SampleResult:
+    """Metropolis-adjusted Langevin: proposal y = x + h·s(x) + √(2h)·z, accepted
+    with probability min(1, p~(y)q(x|y) / (p~(x)q(y|x))); proposals with a
+    non-finite log-density, score or coordinate are rejected (and counted).
+    Arguments as :func:`langevin`; ``result.acceptance`` holds per-chain rates."""
+    run = _Run("mala", kernels, x0, theta, seed, target)
+    h = _positive(step_size, "step_size")
+    T = _count(n_steps, "n_steps")
+    run.check_start(need_logp=True)
+    R, trace = run.trace(T, thin)
+    N = run.X.shape[0]
+    accepted = np.zeros(N, np.int64)
+    nonfinite = np.zeros(N, np.int64)
+    for t0, t1 in run.chunks(T, progress):
+        run.runner.mala(run.X, run.S, run.theta, h, t0, t1, thin or 0, trace, accepted,
+                        nonfinite)
+    return run.result(T, np.array([h]), thin, trace, acceptance=accepted / T,
+                      nonfinite_proposals=nonfinite)
+
+
+def annealed_langevin(kernels, x0, theta, step_size, n_steps, seed, thin=None, *, sigmas,
+                      denoise: bool = False, target=None, progress=None) -> SampleResult:
+    """Annealed Langevin dynamics (Song & Ermon 2019, Algorithm 1).
+
+    ``sigmas``: σ₁ > … > σ_L (see :func:`geometric_sigmas`); ``n_steps`` = T
+    steps per level; at level i the step is hᵢ = ``step_size``·(σᵢ/σ_L)² (for
+    the paper's ε: ``step_size = step_from_paper_epsilon(ε)``). The density's
+    noise-scale parameter is set to σᵢ at level i; ``theta`` gives the other
+    parameters (its σ entry is ignored). ``denoise``: finish with
+    x ← x + σ_L²·s(x; σ_L). ``thin`` counts steps over all levels.
+    """
+    run = _Run("annealed_langevin", kernels, x0, theta, seed, target, annealed=True)
+    h = _positive(step_size, "step_size")
+    T = _count(n_steps, "n_steps")
+    sig = _sigmas(sigmas)
+    thetas = np.repeat(run.theta[None, :], len(sig), axis=0)
+    thetas[:, run.noise_index] = sig
+    steps = h * (sig / sig[-1]) ** 2
+    res = run.langevin(thetas, steps, T, len(sig), thin, progress, sigmas=sig,
+                       denoise=denoise)
+    return res
+
+
+# -- the shared machinery ----------------------------------------------------------------
+
+class _Run:
+    """Validated inputs and state of one sampler call."""
+
+    def __init__(self, method, kernels, x0, theta, seed, target, annealed=False):
+        from .backends.rng import check_seed, seed_states
+        self.method = method
+        self.kernels = _as_kernels(kernels, target)
+        k = self.kernels
+        density = k.density
+        self.noise_index = None
+        if annealed:
+            if density.noise_scale is None:
+                raise SamplerError(
+                    f"annealed_langevin needs a density with a noise-scale parameter σ "
+                    f"(density.noise_scale); {density.name!r} has none. Use e.g. "
+                    "symscore.families.gaussian_mixture_perturbed, or declare "
+                    "Density(..., noise_scale=sigma)")
+            self.noise_index = density.params.index(density.noise_scale)
+            theta = _fill_noise(density, theta)
+        self.theta = k.theta(theta)
+        if seed is None:
+            raise SamplerError("seed is required (an integer in [0, 2**64)): it fixes every "
+                               "chain's random stream")
+        self.seed = check_seed(seed)
+        X = k.samples(x0, name="x0")
+        self.X = np.array(X, dtype=X.dtype, order="C", copy=True)
+        _check_support(density, self.X)
+        self.S = seed_states(self.seed, self.X.shape[0])
+        self.runner = _runner(k)
+        self.started = time.perf_counter()
+
+    def check_start(self, need_logp=False, theta=None):
+        """The score (and log-density) must be finite at every starting point."""
+        k = self.kernels
+        th = self.theta if theta is None else theta
+        with np.errstate(all="ignore"):
+            bad = ~np.all(np.isfinite(k.score(self.X, th)), axis=1)
+            what = "score"
+            if need_logp:
+                lp = k.log_density(self.X, th)
+                bad |= ~np.isfinite(lp)
+                what = "log-density or score"
+        if np.any(bad):
+            idx = np.flatnonzero(bad)
+            raise InputValueError(
+                f"the {what} is not finite at x0 of chain(s) {idx[:8].tolist()}"
+                + (" ..." if idx.size > 8 else "") + f" (e.g. x0[{idx[0]}] = "
+                f"{self.X[idx[0]].tolist()}); start the chains inside the support")
+
+    def trace(self, n_total, thin):
+        if thin is None:
+            return 0, np.empty((0, self.X.shape[0], self.X.shape[1]), self.X.dtype)
+        thin = _count(thin, "thin")
+        if thin > n_total:
+            raise SamplerError(f"thin = {thin} exceeds the number of steps {n_total}: "
+                               "nothing would be recorded")
+        R = n_total // thin
+        return R, np.empty((R,) + self.X.shape, self.X.dtype)
+
+    def chunks(self, n_total, progress):
+        """Step ranges, one per kernel call; several only to update a progress bar
+        (the split does not change the results)."""
+        show = progress if progress is not None else (
+            sys.stderr.isatty() and self.X.shape[0] * n_total >= _PROGRESS_WORK)
+        if not show or n_total < 2:
+            yield 0, n_total
+            return
+        n = min(_PROGRESS_UPDATES, n_total)
+        bounds = [n_total * i // n for i in range(n + 1)]
+        for i in range(n):
+            yield bounds[i], bounds[i + 1]
+            _bar(self.method, bounds[i + 1], n_total, time.perf_counter() - self.started)
+        sys.stderr.write("\n")
+
+    def langevin(self, thetas, steps, T, L, thin, progress, sigmas=None, denoise=False):
+        self.check_start(theta=thetas[0])
+        n_total = T * L
+        R, trace = self.trace(n_total, thin)
+        bad = np.full(self.X.shape[0], -1, np.int64)
+        for t0, t1 in self.chunks(n_total, progress):
+            self.runner.langevin(self.X, self.S, thetas, steps, T, t0, t1, thin or 0, trace,
+                                 bad)
+        if denoise:
+            ok = bad < 0
+            with np.errstate(all="ignore"):
+                G = self.kernels.score(self.X[ok], thetas[-1]) if np.any(ok) else 0.0
+            self.X[ok] = self.X[ok] + sigmas[-1] ** 2 * G
+        return self.result(n_total, steps, thin, trace, bad=bad, sigmas=sigmas)
+
+    def result(self, n_total, steps, thin, trace, bad=None, sigmas=None, **extra):
+        N = self.X.shape[0]
+        if bad is None:
+            bad = np.where(np.all(np.isfinite(self.X), axis=1), -1, 0).astype(np.int64)
+        res = SampleResult(
+            method=self.method, x=self.X, seed=self.seed, n_steps=n_total,
+            step_sizes=np.asarray(steps, dtype=float), first_nonfinite_step=bad,
+            trace=trace if thin is not None else None,
+            trace_steps=(thin * np.arange(1, trace.shape[0] + 1)) if thin is not None else None,
+            sigmas=sigmas, target=self.kernels.target,
+            seconds=time.perf_counter() - self.started, **extra)
+        if res.n_nonfinite:
+            first = int(bad[bad >= 0].min())
+            warnings.warn(
+                f"{self.method}: {res.n_nonfinite} of {N} chains became NaN/inf (the first "
+                f"after step {first}); the step size {float(np.max(steps)):g} is probably too "
+                "large for this density. Their indices are in result.nonfinite.",
+                NonFiniteChainsWarning, stacklevel=3)
+        return res
+
+
+def _runner(kernels):
+    target = kernels.target
+    if target == "cpu":
+        from .backends.cpu_samplers import CpuSamplerRunner
+        return CpuSamplerRunner(kernels)
+    if target == "numpy":
+        from .backends.numpy_samplers import NumpySamplerRunner
+        return NumpySamplerRunner(kernels)
+    try:
+        from .backends.cuda.samplers import CudaSamplerRunner
+    except ModuleNotFoundError:
+        from .errors import BackendUnavailableError
+        raise BackendUnavailableError(
+            f"the samplers have no {target!r} implementation in this installation; "
+            "use target='cpu' or 'numpy'") from None
+    return CudaSamplerRunner(kernels)
+
+
+def _as_kernels(kernels, target):
+    from .density import Density
+    from .kernels import Kernels, compile
+    if isinstance(kernels, Density):
+        return compile(kernels, target=target or "cpu")
+    if isinstance(kernels, Kernels):
+        if target is not None and target != kernels.target:
+            raise SamplerError(f"target={target!r} given with kernels compiled for "
+                               f"{kernels.target!r}; compile the density for {target!r}")
+        return kernels
+    raise SymscoreError(f"the first argument must be symscore Kernels or a Density, got "
+                        f"{type(kernels).__name__}")
+
+
+def _fill_noise(density, theta):
+    """θ for a noise-scale density: the σ entry is irrelevant (set per level), so a
+    mapping may omit it and a missing θ falls back to the defaults or σ = 1."""
+    name = density.noise_scale.name
+    if theta is None:
+        if density.defaults is not None:
+            return density.defaults
+        if density.n_params == 1:
+            return [1.0]
+        return None
+    if isinstance(theta, Mapping) and name not in theta:
+        return {**theta, name: 1.0}
+    return theta
+
+
+def _check_support(density, X):
+    """Every coordinate of every chain inside the density's support."""
+    for i, dom in enumerate(density.support):
+        lo, hi = float(dom.start), float(dom.end)
+        if lo == -math.inf and hi == math.inf:
+            continue
+        col = X[:, i]
+        inside = (col > lo if dom.left_open else col >= lo) & \
+                 (col < hi if dom.right_open else col <= hi)
+        if not np.all(inside):
+            n = int(np.flatnonzero(~inside)[0])
+            raise DomainError(f"x0[{n}, {i}] = {col[n]!r} lies outside the support {dom} of "
+                              f"{density.variables[i].name}")
+
+
+def _positive(value, name) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise SamplerError(f"{name} must be a positive number, got {value!r}")
+    v = float(value)
+    if not (math.isfinite(v) and v > 0):
+        raise SamplerError(f"{name} must be positive and finite, got {v!r}")
+    return v
+
+
+def _count(value, name) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
+            or int(value) < 1:
+        raise SamplerError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _sigmas(sigmas) -> np.ndarray:
+    try:
+        sig = np.asarray(sigmas, dtype=float)
+    except (TypeError, ValueError):
+        raise SamplerError(f"sigmas must be a 1-D array of noise levels, got {sigmas!r}") \
+            from None
+    if sig.ndim != 1 or sig.size == 0:
+        raise SamplerError(f"sigmas must be a non-empty 1-D array, got shape {sig.shape}")
+    if not np.all(np.isfinite(sig) & (sig > 0)):
+        raise SamplerError(f"noise levels must be positive and finite, got {sig.tolist()}")
+    if np.any(np.diff(sig) >= 0):
+        raise SamplerError(f"noise levels must decrease strictly (σ₁ > … > σ_L), got "
+                           f"{sig.tolist()}")
+    return sig
+
+
+def _bar(label, done, total, seconds):
+    width = 30
+    filled = int(width * done / total)
+    rate = done / seconds if seconds > 0 else 0.0
+    sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
+                     f"steps ({rate:.0f} steps/s)")
+    sys.stderr.flush()
