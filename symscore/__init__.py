@@ -15,6 +15,9 @@ from .errors import (BackendUnavailableError, CodegenError, DensityError, Domain
 from .params import ParamGroup, pack, unpack
 from .fit import FitResult, fit
 from .kernels import Kernels, compile
+from .errors import SamplerError
+from .sampling import (SampleResult, annealed_langevin, geometric_sigmas, langevin, mala,
+                       paper_epsilon_from_step, step_from_paper_epsilon)
 from .stable import LogSumExp, Sigmoid, Softplus
 
 __version__ = "0.1.0"
@@ -24,4 +27,6 @@ __all__ = ["Density", "ParamGroup", "pack", "unpack", "calculus", "objectives", 
            "DomainError", "DuplicateSymbolError", "FitError", "InputValueError",
            "MissingVariableError", "NonRealSymbolError", "ParseError", "ShapeError",
            "UnknownSymbolError", "BackendUnavailableError", "CodegenError", "fit", "FitResult",
-           "compile", "Kernels"]
+           "compile", "Kernels", "SamplerError", "langevin", "mala", "annealed_langevin",
+           "geometric_sigmas", "step_from_paper_epsilon", "paper_epsilon_from_step",
+           "SampleResult"]

@@ -9,7 +9,7 @@ shows the traceback). ``symscore prove`` exits 1 when a step FAILED. Progress
 goes to stderr, and only when stderr is a terminal.
 
 >>> main(["families"]) == 0   # doctest: +ELLIPSIS
-family ...
+banana ...
 True
 """
 
@@ -91,55 +91,72 @@ def _pretty(expr) -> str:
 
 def cmd_families(args) -> int:
     from .modelspec import list_families
-    rows = list(list_families())
-    print(f"{'family':<28} options")
-    for row in rows:
-        if isinstance(row, (tuple, list)):
-            name, rest = row[0], " ".join(str(r) for r in row[1:])
-        elif isinstance(row, dict):
-            name = row.get("name", "?")
-            rest = "  ".join(f"{k}: {v}" for k, v in row.items() if k != "name")
-        else:
-            name, rest = str(row), ""
-        print(f"{name:<28} {rest}")
-    print("\nMODEL is `family:key=value,…` (e.g. gmm:dim=2,components=8) or a .toml file.")
+    rows = list_families()
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    width = max(len(r["name"]) for r in rows) + 2
+    for r in rows:
+        alias = f" (alias: {r['aliases']})" if r.get("aliases") else ""
+        print(f"{r['name']:<{width}}{r.get('options', '')}{alias}")
+        if r.get("summary"):
+            print(f"{'':<{width}}{r['summary'].replace('``', '')}")
+    print("\nMODEL is `family:key=value,…` (e.g. gmm:dim=2,components=8) or a .toml file "
+          "declaring variables, [params] with domains, [values] and the log-density.")
     return 0
+
+
+#: above this many expression nodes in all, derive prints a common-subexpression form
+DIRECT_LIMIT = 600
+
+
+def _derived(d):
+    """[(label, LaTeX label, expr)] for log p~, the score, ∇·s and the ISM integrand, and
+    the CSE replacements [(t_i, expr)] when they are large (else [])."""
+    import sympy as sp
+    from .objectives import ism_integrand
+    from .proof.notation import node_count
+    items = [("log p~(x; θ)", r"\log\tilde p(x;\theta)", d.log_density)]
+    items += [(f"score s_{i} = ∂ log p~ / ∂{v.name}", f"s_{{{i}}}", s)
+              for i, (v, s) in enumerate(zip(d.variables, d.score))]
+    items += [("divergence ∇·s", r"\nabla\cdot s", d.divergence),
+              ("ISM integrand ∇·s + ½‖s‖²", r"\nabla\cdot s + \tfrac12\Vert s\Vert^2",
+               ism_integrand(d))]
+    if sum(node_count(e, DIRECT_LIMIT + 1) for _, _, e in items) <= DIRECT_LIMIT:
+        return items, []
+    names = sp.numbered_symbols("t_", real=True)
+    replacements, reduced = sp.cse([e for _, _, e in items], symbols=names)
+    return [(a, b, e) for (a, b, _), e in zip(items, reduced)], replacements
 
 
 def cmd_derive(args) -> int:
     import sympy as sp
-    from .objectives import ism_integrand
     d = load_model(args.model)
     progress(f"differentiating {d.name}")
-    score, div, ism = list(d.score), d.divergence, ism_integrand(d)
+    items, cse = _derived(d)
     if args.json:
         out = {"model": d.name, "variables": [v.name for v in d.variables],
                "params": [p.name for p in d.params],
                "domains": [str(dom) for dom in d.domains],
                "support": [str(s) for s in d.support],
-               "log_density": sp.sstr(d.log_density),
-               "score": [sp.sstr(s) for s in score], "divergence": sp.sstr(div),
-               "ism_integrand": sp.sstr(ism),
-               "latex": {"log_density": sp.latex(d.log_density),
-                         "score": [sp.latex(s) for s in score], "divergence": sp.latex(div),
-                         "ism_integrand": sp.latex(ism)}}
+               "common_subexpressions": [[t.name, sp.sstr(e)] for t, e in cse],
+               "expressions": [{"name": a, "sympy": sp.sstr(e), "latex": sp.latex(e)}
+                               for a, _, e in items]}
         _write(args.out, json.dumps(out, indent=2, ensure_ascii=False))
     elif args.latex:
-        from .proof.render import latex_of
-        lines = [r"\log\tilde p(x;\theta) &= " + latex_of(d.log_density) + r" \\"]
-        lines += [rf"s_{{{i}}}(x;\theta) = \partial_{{{v.name}}}\log\tilde p &= "
-                  + latex_of(s) + r" \\" for i, (v, s) in enumerate(zip(d.variables, score))]
-        lines += [r"\nabla\cdot s &= " + latex_of(div) + r" \\",
-                  r"\nabla\cdot s + \tfrac12\Vert s\Vert^2 &= " + latex_of(ism)]
+        lines = [f"{sp.latex(t)} &= {sp.latex(e)} \\\\" for t, e in cse]
+        lines += [f"{b} &= {sp.latex(e)} \\\\" for _, b, e in items]
+        lines[-1] = lines[-1][:-3]
         _write(args.out, "\\begin{align*}\n" + "\n".join(lines) + "\n\\end{align*}")
     else:
         parts = [f"model: {d.name}", f"x = ({', '.join(v.name for v in d.variables)})",
-                 f"θ = ({', '.join(p.name for p in d.params)})", "",
-                 "log p~(x; θ) =", _pretty(d.log_density), ""]
-        for v, s in zip(d.variables, score):
-            parts += [f"score s_{v.name} = ∂ log p~ / ∂{v.name} =", _pretty(s), ""]
-        parts += ["divergence ∇·s =", _pretty(div), "",
-                  "ISM integrand ∇·s + ½‖s‖² =", _pretty(ism)]
+                 f"θ = ({', '.join(p.name for p in d.params)})", ""]
+        if cse:
+            parts += [f"(large expressions: shown with {len(cse)} common subexpressions t_i)",
+                      ""] + [f"{t} = {sp.sstr(e)}" for t, e in cse] + [""]
+            parts += [f"{a} =\n{sp.sstr(e)}\n" for a, _, e in items]
+        else:
+            parts += [f"{a} =\n{_pretty(e)}\n" for a, _, e in items]
         _write(args.out, "\n".join(parts))
     return 0
 
@@ -184,9 +201,93 @@ def cmd_compile(args) -> int:
     return 0
 
 
+def _initial_points(d, spec: str, chains: int, seed: int):
+    """Starting points: 'auto' (N(0, I) on ℝ, a + Exp(1) on [a, ∞), uniform on [a, b]),
+    'uniform:LO,HI' (every coordinate), or a .npy file of shape (chains, D)."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    if spec.endswith(".npy"):
+        X = _load_array(spec)
+        if X.ndim != 2 or X.shape != (chains, d.dim):
+            raise UsageError(f"--init {spec}: expected shape ({chains}, {d.dim}), got {X.shape}")
+        return X
+    if spec.startswith("uniform:"):
+        try:
+            lo, hi = (float(v) for v in spec[len("uniform:"):].split(","))
+        except ValueError:
+            raise UsageError(f"--init {spec!r}: expected uniform:LO,HI") from None
+        if not lo < hi:
+            raise UsageError(f"--init {spec!r}: need LO < HI")
+        return rng.uniform(lo, hi, size=(chains, d.dim))
+    if spec != "auto":
+        raise UsageError(f"--init must be 'auto', 'uniform:LO,HI' or a .npy file, got {spec!r}")
+    cols = []
+    for sup in d.support:
+        lo, hi = float(sup.inf), float(sup.sup)
+        if np.isfinite(lo) and np.isfinite(hi):
+            cols.append(rng.uniform(lo, hi, chains))
+        elif np.isfinite(lo):
+            cols.append(lo + rng.exponential(1.0, chains) + 1e-6)
+        elif np.isfinite(hi):
+            cols.append(hi - rng.exponential(1.0, chains) - 1e-6)
+        else:
+            cols.append(rng.normal(size=chains))
+    return np.stack(cols, axis=1)
+
+
+def _sigmas(text: str):
+    from .sampling import geometric_sigmas
+    try:
+        hi, lo, n = text.split(",")
+        return geometric_sigmas(float(hi), float(lo), int(n))
+    except ValueError:
+        raise UsageError(f"--sigmas expects HI,LO,L (e.g. 20,1,10), got {text!r}") from None
+
+
 def cmd_sample(args) -> int:
-    from .sampling_cli import run_sample
-    return run_sample(args, load_model, _theta, progress)
+    import numpy as np
+    from . import sampling
+    from .kernels import compile as compile_kernels
+    d = load_model(args.model)
+    if args.plot and d.dim > 2:
+        raise UsageError(f"--plot draws 1-D and 2-D models; {d.name} has dimension {d.dim}")
+    if args.sampler == "annealed" and d.noise_scale is None:
+        raise UsageError(f"--sampler annealed needs a model with a noise-scale parameter σ "
+                         f"(a noise-perturbed density); {d.name} has none")
+    if not args.out.endswith(".npy"):
+        raise UsageError(f"--out must name a .npy file, got {args.out!r}")
+    theta = _theta(d, args.theta) if args.sampler != "annealed" or args.theta else None
+    x0 = _initial_points(d, args.init, args.chains, args.seed)
+    progress(f"compiling {args.target} kernels for {d.name}")
+    k = compile_kernels(d, target=args.target)
+    common = dict(step_size=args.step_size, n_steps=args.steps, seed=args.seed)
+    if args.sampler == "langevin":
+        r = sampling.langevin(k, x0, theta, **common)
+    elif args.sampler == "mala":
+        r = sampling.mala(k, x0, theta, **common)
+    else:
+        r = sampling.annealed_langevin(k, x0, theta, sigmas=_sigmas(args.sigmas), **common)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.save(out, r.x)
+    finite = r.x[np.all(np.isfinite(r.x), axis=1)]
+    print(f"{r.method}: {r.x.shape[0]} chains × {r.n_steps} steps of {d.name} "
+          f"in {r.seconds:.2f} s; non-finite chains: {r.n_nonfinite}")
+    if r.acceptance is not None:
+        print(f"acceptance rate: mean {np.mean(r.acceptance):.3f}, "
+              f"min {np.min(r.acceptance):.3f}")
+    if len(finite):
+        for i, v in enumerate(d.variables):
+            print(f"  {v.name}: mean {finite[:, i].mean():+.4f}, sd {finite[:, i].std():.4f}")
+    print(f"wrote {out}")
+    if args.plot:
+        from .plot import samples_vs_density
+        density_theta = r.sigmas[-1:] if args.sampler == "annealed" and d.n_params == 1 \
+            else (theta if theta is not None else None)
+        samples_vs_density(d, r.x, density_theta, path=args.plot,
+                           title=f"{r.method}: {r.x.shape[0]} chains × {r.n_steps} steps")
+        print(f"wrote {args.plot}")
+    return 0
 
 
 def cmd_fit(args) -> int:
@@ -246,7 +347,9 @@ def cmd_demo(args) -> int:
 # -- parser ------------------------------------------------------------------------------------
 
 def _sub(subs, name, help_, description, fn):
-    p = subs.add_parser(name, help=help_, description=description,
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", help="show tracebacks")
+    p = subs.add_parser(name, help=help_, description=description, parents=[debug],
                         epilog=f"example:\n  {EXAMPLES[name]}",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.set_defaults(func=fn)
@@ -282,8 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"symscore {__version__}")
     subs = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    _sub(subs, "families", "list the built-in density families and their options",
-         "List the built-in density families and their options.", cmd_families)
+    p = _sub(subs, "families", "list the built-in density families and their options",
+             "List the built-in density families and their options.", cmd_families)
+    p.add_argument("--json", action="store_true", help="print JSON")
 
     p = _sub(subs, "derive", "print the score, divergence and ISM integrand",
              "Print the score s = ∇x log p~, its divergence ∇·s and Hyvärinen's integrand "
@@ -327,9 +431,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="h in x ← x + h·s + √(2h)·z (the paper's ε is 2h)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--theta", help="parameters as JSON (list in order, or object by name)")
-    p.add_argument("--init", default="normal",
-                   help="starting points: 'normal', 'uniform:LO,HI' or a .npy file")
-    p.add_argument("--sigmas", help="annealed: 'HI,LO,L' geometric levels (default 20,1,10)")
+    p.add_argument("--init", default="auto",
+                   help="starting points: 'auto' (N(0, I) on ℝ, inside the support "
+                        "otherwise), 'uniform:LO,HI' or a .npy file")
+    p.add_argument("--sigmas", default="20,1,10",
+                   help="annealed: geometric noise levels HI,LO,L (default %(default)s)")
+    p.add_argument("--target", choices=("cpu", "numpy", "cuda"), default="cpu")
     p.add_argument("--out", default="samples.npy", help="where to save the samples (.npy)")
     p.add_argument("--plot", help="save a figure of the samples against the density")
 
@@ -358,9 +465,16 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _warning_line(message, category, filename, lineno, line=None):
+    return f"symscore: warning: {' '.join(str(message).split())}\n"
+
+
 def main(argv=None) -> int:
+    import warnings
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    if not debug:
+        warnings.formatwarning = _warning_line
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:

@@ -149,16 +149,15 @@ def _figures(problem, runs, out):
         paths.append(p)
         for r in runs:
             p = out / f"samples_{r.key}.png"
-            plot.samples_vs_density(problem.data, r.samples, problem.data_theta, bounds=bounds,
-                                    title=f"{r.name}: heavier-mode share {r.share:.2f}",
-                                    path=p)
+            plot.samples_vs_density(r.density, r.samples, r.theta, bounds=bounds, path=p,
+                                    title=f"{r.name}: heavier-mode share {r.share:.2f}"
+                                          f" (density: {r.density_label})")
             paths.append(p)
-        traced = [r for r in runs if r.trace is not None]
-        if traced:
-            p = out / "traces.png"
-            plot.traces(traced[0].trace, problem.data, problem.data_theta, bounds=bounds,
-                        title=f"{traced[0].name}: traces", path=p)
-            paths.append(p)
+            if r.trace is not None:
+                p = out / f"traces_{r.key}.png"
+                plot.traces(r.trace, r.density, r.theta, steps=r.trace_steps, path=p,
+                            title=f"{r.name}: {r.trace.shape[1]} traced chains")
+                paths.append(p)
     except BackendUnavailableError:
         return paths
     return paths
@@ -170,32 +169,39 @@ def _fmt_seconds(seconds: dict) -> str:
 
 def _report(problem, proof, compiled, runs, sz, size, seed, figures, result) -> str:
     from .report import density_markdown
-    rows = ["| sampler | steps | step size h | heavier-mode share | non-finite chains | time |",
-            "|---|---:|---|---:|---:|---:|"]
-    for r in runs:
-        rows.append(f"| {r.name} | {r.steps} | {r.step_text} | **{r.share:.3f}** | "
-                    f"{r.nonfinite} | {r.seconds:.2f} s |")
-    figs = [f"![{p.stem}]({p.name})" for p in figures]
+    from .toy import initial_points, mode_share
+    start = mode_share(initial_points(sz.chains, seed))
+    rows = ["| sampler | steps | step size | heavier-mode share | non-finite chains | time |",
+            "|---|---:|---|---:|---:|---:|",
+            f"| (starting points) | | | {start:.3f} | | |"]
+    rows += [f"| {r.name} | {r.steps} | {r.step_text} | **{r.share:.3f}** | {r.nonfinite} | "
+             f"{r.seconds:.2f} s |" for r in runs]
+    levels = [f"{r.name}, share after each noise level: " + ", ".join(
+        f"σ = {sg:.3g}: {v:.3f}" for sg, v in r.level_shares) + "." for r in runs
+        if r.level_shares]
+    problems = ["**Problems:** " + "; ".join(result.problems), ""] if result.problems else []
     lines = [
         "# symscore demo — Song & Ermon (2019) toy, end to end", "",
-        f"Data $p = \\tfrac15\\,\\mathcal N((-5,-5), I) + \\tfrac45\\,\\mathcal N((5,5), I)$; "
-        f"{sz.chains} chains started uniformly on $[-8, 8]^2$; seed {seed}; size `{size}`.",
-        f"Timings: {_fmt_seconds(result.seconds)}.", "",
+        "Data $p = \\tfrac15\\,\\mathcal N((-5,-5), I) + \\tfrac45\\,\\mathcal N((5,5), I)$; "
+        f"{sz.chains} chains started uniformly on $[-8, 8]^2$; seed {seed}; size `{size}`. "
+        f"Proof verdict: **{proof.verdict.name}**.", "",
+        f"Timings: {_fmt_seconds(result.seconds)}.", "", *problems,
         "## 1. Sampling: plain vs annealed Langevin", "",
         "Step convention: $x \\leftarrow x + h\\,s(x) + \\sqrt{2h}\\,z$; the paper's "
-        "$\\varepsilon$ is $2h$. Annealed Langevin uses the exact score of the "
+        "$\\varepsilon$ is $2h$ (here $\\varepsilon = "
+        f"{problem.epsilon:g}$). Annealed Langevin uses the exact score of the "
         "noise-perturbed mixture $p_\\sigma = p * \\mathcal N(0, \\sigma^2 I)$ "
-        "(covariances $I + \\sigma^2 I$) at each level.", "", *rows, "",
-        "The true weight of the heavier mode is **0.8**. Plain Langevin cannot move mass "
-        "between the well-separated modes, so it keeps the initial basin split; annealed "
-        "Langevin moves the chains while the noise still connects the modes.", "",
-        *figs, "",
+        "(covariances $(1 + \\sigma^2) I$) at each level and ends at $\\sigma_L$, so its "
+        "samples follow $p_{\\sigma_L}$.", "", *rows, "",
+        "The true weight of the heavier mode is **0.8** (share = fraction of samples with "
+        "$x_0 + x_1 > 0$). Plain Langevin cannot move chains between the well-separated "
+        "modes, so it keeps the split of the starting points; annealed Langevin moves them "
+        "while the noise still connects the modes.", "", *levels, "",
+        *[f"![{p.stem}]({p.name})" for p in figures], "",
         "## 2. The model and its derivatives", "",
         density_markdown(problem.perturbed), "",
         "## 3. Compiled kernels", "", compiled.markdown(), "",
         "## 4. Why score matching is valid here: ESM ⇔ ISM", "", proof.to_markdown(), ""]
-    if result.problems:
-        lines[4:4] = ["**Problems:** " + "; ".join(result.problems), ""]
     return "\n".join(lines)
 
 

@@ -14,10 +14,20 @@ integrand (or its weighted form on bounded supports), with standard errors.
   L-BFGS-B on the compiled loss and θ-gradient, domains as box bounds
   (:mod:`symscore.fit_numeric`).
 
+Evaluation engines: plain ISM on the numerical path runs on the generated
+kernels (``Kernels.ism_loss_and_grad``, target ``"cpu"`` or ``"numpy"``). The
+kernels offer no θ-gradient of the weighted objective yet, so a weighted
+numerical fit evaluates the integrand and its θ-gradient with NumPy (SymPy
+lambdify + CSE) — correct but slower; ``FitResult.details["engine"]`` says which
+was used. The exact path's per-sample A(x), b(x), c(x) are small expressions
+evaluated the same way.
+
 Standard errors come from the sandwich H⁻¹VH⁻¹/N (H: Hessian of the objective,
 V: covariance of per-sample θ-gradients). Exact path: H = Ā and per-sample
 gradients A(xᵢ)θ̂ + b(xᵢ) in closed form. Numerical path: H by central
 differences of the compiled gradient, V from batch means of the gradient.
+Directions along which the objective is flat (e.g. a common shift of mixture
+logits) are reported and handled with the pseudo-inverse.
 
 >>> import numpy as np, symscore as ss
 >>> g = ss.families.gaussian_natural(dim=1)
@@ -30,7 +40,6 @@ differences of the compiled gradient, V from batch means of the gradient.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -41,6 +50,7 @@ from .density import Density
 from .errors import DensityError, FitError, InputValueError, ShapeError, SymscoreError
 from .objectives import default_weights
 from .params import in_domain, pack
+from .fit_result import FitResult, _by_group, _interval_text
 
 __all__ = ["fit", "FitResult", "BoundaryBiasWarning", "FitWarning"]
 
@@ -51,75 +61,6 @@ class BoundaryBiasWarning(UserWarning):
 
 class FitWarning(UserWarning):
     """The optimiser did not converge or the estimate lies on a domain bound."""
-
-
-@dataclass(frozen=True)
-class FitResult:
-    """The outcome of :func:`fit`. ``theta`` is flat in ``density.params`` order,
-    ``params`` the same by parameter group (as :func:`symscore.unpack`)."""
-
-    density: Density
-    theta: np.ndarray
-    params: dict
-    loss: float
-    iterations: int
-    converged: bool
-    message: str
-    method: str                       # "exact" | "lbfgs"
-    objective: str                    # "ism" | "weighted"
-    weights: tuple | None             # hⱼ(xⱼ) of the weighted objective
-    proof_verdict: str | None         # verdict of the proof of the objective used
-    proof: object                     # that Proof (symscore.proof), or None
-    boundary: str                     # how the objective was chosen
-    n_samples: int
-    stderr: np.ndarray | None = None
-    covariance: np.ndarray | None = None
-    stderr_note: str = ""
-    at_bound: tuple = ()
-    condition: float | None = None    # exact path: condition number of the system
-    details: dict = field(default_factory=dict)
-
-    @property
-    def stderr_by_name(self) -> dict | None:
-        return None if self.stderr is None else _by_group(self.density, self.stderr)
-
-    def __repr__(self):
-        head = ", ".join(f"{p.name}={t:.6g}" for p, t in zip(self.density.params[:6], self.theta))
-        more = ", …" if self.density.n_params > 6 else ""
-        return (f"FitResult({self.density.name}: {head}{more}; loss={self.loss:.6g}, "
-                f"method={self.method}, objective={self.objective}, "
-                f"converged={self.converged})")
-
-    def _repr_markdown_(self):
-        obj = ("Hyvärinen ISM $\\nabla\\cdot s + \\tfrac12\\|s\\|^2$" if self.objective == "ism"
-               else "weighted ISM $\\sum_j \\tfrac12 h_j s_j^2 + h_j\\partial_j s_j + h_j' s_j$, "
-               + ", ".join(f"$h_{{{j}}} = {sp.latex(h)}$" for j, h in enumerate(self.weights)))
-        lines = [f"**Score-matching fit of `{self.density.name}`** — {self.n_samples} samples",
-                 "", f"- objective: {obj} ({self.boundary})",
-                 f"- method: `{self.method}`, iterations: {self.iterations}, "
-                 f"converged: **{self.converged}** — {self.message}",
-                 f"- final loss: {self.loss:.10g}",
-                 f"- proof that this objective equals ESM up to a constant: "
-                 f"{self.proof_verdict or 'not run'}"]
-        if self.stderr_note:
-            lines.append(f"- standard errors: {self.stderr_note}")
-        lines += ["", "| parameter | estimate | std. error |", "|---|---:|---:|"]
-        se = self.stderr if self.stderr is not None else [None] * len(self.theta)
-        for p, t, s in zip(self.density.params, self.theta, se):
-            lines.append(f"| ${sp.latex(p)}$ | {t:.8g} | {'—' if s is None else f'{s:.3g}'} |")
-        return "\n".join(lines)
-
-
-def _by_group(density, flat) -> dict:
-    """``unpack`` without the domain check (an estimate may sit on a domain bound)."""
-    index = {p: i for i, p in enumerate(density.params)}
-    out = {}
-    for g in density.param_groups:
-        arr = np.zeros(g.shape)
-        for idx, sym in g.entries:
-            arr[idx] = flat[index[sym]]
-        out[g.name] = arr
-    return out
 
 
 # -- input checks ----------------------------------------------------------------------
@@ -312,14 +253,6 @@ def fit(density, X, theta0=None, method: str = "auto", weights=None, *,
     if not result.converged:
         warnings.warn(f"{density.name}: {result.message}", FitWarning, stacklevel=2)
     return result
-
-
-def _interval_text(dom) -> str:
-    if dom == sp.S.Reals:
-        return "ℝ"
-    lo = "−∞" if dom.start == -sp.oo else str(dom.start)
-    hi = "∞" if dom.end == sp.oo else str(dom.end)
-    return f"{'(' if dom.left_open else '['}{lo}, {hi}{')' if dom.right_open else ']'}"
 
 
 def _outside_domain(density, theta) -> list[str]:

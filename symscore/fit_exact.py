@@ -38,7 +38,6 @@ import numpy as np
 import sympy as sp
 
 from .errors import FitError
-from .stable import LogSumExp, Sigmoid, Softplus, log1p
 
 __all__ = ["LinearStructure", "linear_structure", "QuadraticPlan", "quadratic_plan",
            "numpy_function", "solve_quadratic"]

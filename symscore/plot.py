@@ -146,14 +146,21 @@ def _finish(fig, path):
     return fig
 
 
-def _contours(ax, axes, p, filled=True):
-    levels = np.quantile(p[p > 0], [0.5, 0.7, 0.85, 0.93, 0.97, 0.99, 0.997]) if (p > 0).any() \
-        else None
-    if filled:
-        ax.contourf(axes[0], axes[1], p, levels=14, cmap=_CMAP)
-    else:
-        ax.contour(axes[0], axes[1], p, levels=np.unique(levels) if levels is not None else 6,
-                   colors=_LINE, linewidths=0.8, alpha=0.8)
+def _hdr_levels(p, masses=(0.99, 0.95, 0.8, 0.5, 0.2)):
+    """Density thresholds whose super-level sets hold the given probability masses
+    (highest-density regions), increasing — for contour lines that mean something."""
+    flat = np.sort(p.ravel())[::-1]
+    cum = np.cumsum(flat) / flat.sum()
+    levels = [flat[min(np.searchsorted(cum, m), len(flat) - 1)] for m in masses]
+    return np.unique([v for v in levels if v > 0])
+
+
+def _contours(ax, axes, p):
+    """Contour lines of the 99, 95, 80, 50 and 20 % highest-density regions."""
+    levels = _hdr_levels(p)
+    if len(levels):
+        ax.contour(axes[0], axes[1], p, levels=levels, colors=_LINE, linewidths=0.8,
+                   alpha=0.8)
 
 
 def _labels(ax, density, i, j=None):
@@ -245,7 +252,8 @@ def _as_samples(density, samples, what="samples"):
 def samples_vs_density(density, samples, theta=None, *, bounds=None, kind: str = "hexbin",
                        title: str | None = None, ax=None, path=None):
     """Samples (N, D) against the true density. 2-D: hexbin (or ``kind="scatter"``)
-    over the density's contour lines, with marginal histograms against the true
+    over the density's contour lines (the 99, 95, 80, 50 and 20 % highest-density
+    regions), with marginal histograms against the true
     marginals on top and right; 1-D: histogram against the density. Non-finite
     samples are dropped and counted in the title. Draws into ``ax`` when given
     (the marginals are appended beside it), else into a new figure.
@@ -283,7 +291,7 @@ def samples_vs_density(density, samples, theta=None, *, bounds=None, kind: str =
                   mincnt=1, linewidths=0.1)
     else:
         ax.scatter(S[:, 0], S[:, 1], s=4, color=_SAMPLE, alpha=0.5, linewidths=0)
-    _contours(ax, axes, p, filled=False)
+    _contours(ax, axes, p)
     ax.set_xlim(bounds[0])
     ax.set_ylim(bounds[1])
     _labels(ax, density, 0, 1)
@@ -293,7 +301,7 @@ def samples_vs_density(density, samples, theta=None, *, bounds=None, kind: str =
     right = div.append_axes("right", size="22%", pad=0.08, sharey=ax)
     dx = [(hi - lo) / 200 for lo, hi in bounds]
     for i, (mar, orient) in enumerate(((top, "vertical"), (right, "horizontal"))):
-        marg = p.sum(axis=1 - i) * dx[1 - i]
+        marg = p.sum(axis=i) * dx[1 - i]   # p[row = x₁ index, column = x₀ index]
         mar.hist(S[:, i], bins=50, range=bounds[i], density=True, color=_SAMPLE, alpha=0.55,
                  orientation=orient)
         if orient == "vertical":
@@ -310,25 +318,28 @@ def samples_vs_density(density, samples, theta=None, *, bounds=None, kind: str =
     return _finish(fig, path)
 
 
-def traces(trace, density=None, theta=None, *, chains: int = 6, bounds=None,
+def traces(trace, density=None, theta=None, *, steps=None, chains: int = 6, bounds=None,
            title: str | None = None, path=None):
-    """Langevin traces: ``trace`` is (T, C, D) (steps × chains × coordinates).
+    """Langevin traces: ``trace`` is (R, C, D) (recorded states × chains × coordinates;
+    ``steps`` (R,) the step numbers of the records, e.g. ``result.trace_steps``).
     One panel per coordinate (up to 4) shows ``chains`` chains against the step;
     for a 2-D ``density`` a last panel shows their paths over its contours.
     """
     T = np.asarray(trace, dtype=float)
     if T.ndim != 3 or 0 in T.shape:
         raise ShapeError(f"trace must have shape (steps, chains, D), got {T.shape}")
-    n_steps, n_chains, D = T.shape
+    n_rec, n_chains, D = T.shape
     if density is not None and density.dim != D:
         raise ShapeError(f"trace has D = {D} but {density.name} has dimension {density.dim}")
+    steps = np.arange(1, n_rec + 1) if steps is None else np.asarray(steps, dtype=float)
+    if steps.shape != (n_rec,):
+        raise ShapeError(f"steps must have shape ({n_rec},), got {steps.shape}")
     pick = np.linspace(0, n_chains - 1, min(chains, n_chains)).astype(int)
     n_coord = min(D, 4)
     paths = density is not None and D == 2
-    fig = _new_figure((10.5 if paths else 7.0, 2.3 * max(n_coord, 2 if paths else 1)))
+    fig = _new_figure((11.0 if paths else 7.0, 2.4 * max(n_coord, 2 if paths else 1)))
     gs = fig.add_gridspec(n_coord, 2 if paths else 1, width_ratios=[1.4, 1] if paths else None)
     colors = _palette(len(pick))
-    steps = np.arange(n_steps)
     for i in range(n_coord):
         ax = fig.add_subplot(gs[i, 0])
         for c, k in zip(colors, pick):
@@ -336,7 +347,7 @@ def traces(trace, density=None, theta=None, *, chains: int = 6, bounds=None,
         name = density.variables[i].name if density is not None else f"x_{i}"
         ax.set_ylabel(f"${name}$")
         if i == n_coord - 1:
-            ax.set_xlabel("recorded step")
+            ax.set_xlabel("step")
         else:
             ax.tick_params(labelbottom=False)
     fig.axes[0].set_title(title or f"Langevin traces ({len(pick)} of {n_chains} chains)",
@@ -347,15 +358,20 @@ def traces(trace, density=None, theta=None, *, chains: int = 6, bounds=None,
         flat = T[:, pick].reshape(-1, 2)
         bounds = _check_bounds(density, bounds, flat[np.all(np.isfinite(flat), axis=1)])
         axes, G, X, p = _density_on_grid(density, theta, bounds, 160)
-        ax.contourf(axes[0], axes[1], p, levels=14, cmap=_CMAP)
+        _contours(ax, axes, p)
         for c, k in zip(colors, pick):
-            ax.plot(T[:, k, 0], T[:, k, 1], color=c, lw=0.7, alpha=0.9)
-            ax.plot(T[0, k, 0], T[0, k, 1], "o", color=c, ms=4, mec="white", mew=0.6)
-            ax.plot(T[-1, k, 0], T[-1, k, 1], "*", color=c, ms=8, mec="white", mew=0.6)
+            ax.plot(T[:, k, 0], T[:, k, 1], color=c, lw=0.6, alpha=0.55)
+        for c, k in zip(colors, pick):
+            ax.plot(T[0, k, 0], T[0, k, 1], "o", color=c, ms=6, mec="black", mew=0.8,
+                    zorder=5)
+            ax.plot(T[-1, k, 0], T[-1, k, 1], "*", color=c, ms=12, mec="black", mew=0.8,
+                    zorder=5)
         ax.set_xlim(bounds[0])
         ax.set_ylim(bounds[1])
+        if _similar(bounds):
+            ax.set_aspect("equal")
         _labels(ax, density, 0, 1)
-        ax.set_title("paths (○ start, ★ end)", fontsize=10)
+        ax.set_title("paths over the density contours (● first record, ★ last)", fontsize=10)
     return _finish(fig, path)
 
 

@@ -140,115 +140,73 @@ def check_device_arrays(ctx):
             raise AssertionError(f"a device array with the wrong {why} was accepted")
 
 
-def _chains(ctx, target, density, theta, steps, T, thin, seed, X0):
-    """Run the Langevin driver of ``target`` (levels: θ per level, step per level)."""
-    from symscore.backends.cpu import run_chunks
-    from symscore.backends.cpu_samplers import CHAINS_PER_BLOCK
-    from symscore.backends.rng import seed_states
-    k = ctx.k(density, target)
-    mod = k.module
-    thetas = np.stack([np.asarray(theta, float)] * len(steps))
-    C = np.stack([_consts(mod, th) for th in thetas])
-    steps = np.asarray(steps, float)
-    n, L = X0.shape[0], len(steps)
-    X, S = X0.copy(), seed_states(seed, n)
-    trace = np.zeros(((L * T) // thin if thin else 0, n, density.dim))
-    bad = np.full(n, -1, np.int64)
-    args = (thetas, C, steps, T, 0, L * T, thin, trace, bad)
-    if target == "cpu":
-        nb = -(-n // CHAINS_PER_BLOCK)
-        run_chunks(mod.smp_langevin, nb, (X, S), args)
-    else:
-        k._ops.langevin(X, S, *args)
-    return X, S, trace, bad
+def _sample(ctx, method, density, target, x0, theta, **kw):
+    import warnings
+    from symscore import sampling
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sampling.NonFiniteChainsWarning)
+        return getattr(sampling, method)(ctx.k(density, target), x0, theta, **kw)
 
 
-def _consts(mod, theta):
-    c = np.empty(mod.NC)
-    (getattr(mod.consts, "py_func", mod.consts))(np.asarray(theta, float), c)
-    return c
+def _same_chains(label, a, b, fields):
+    for name in fields:
+        u, v = getattr(b, name), getattr(a, name)
+        if u is None or v is None:
+            assert u is None and v is None, f"{label} {name}: {type(u)} vs {type(v)}"
+            continue
+        close(f"{label} {name}", np.asarray(u, float), np.asarray(v, float), 1e-12)
 
 
 def check_langevin_chains(ctx):
     sz = ctx.size
     rng = np.random.default_rng(2)
-    for density, theta in ((ctx.mix, ctx.theta), (ctx.odd, ctx.odd.defaults)):
-        X0 = rng.uniform(-6, 6, size=(sz["chains"], density.dim))
-        T = sz["steps"] // 2
-        a = _chains(ctx, "cpu", density, theta, [0.2, 0.05], T, 4, 7, X0)
-        b = _chains(ctx, "cuda", density, theta, [0.2, 0.05], T, 4, 7, X0)
-        for name, u, v in zip(("x", "rng states", "trace", "bad"), b, a):
-            close(f"langevin D={density.dim} {name}", u.astype(float), v.astype(float), 1e-12)
-        assert np.array_equal(a[1], b[1]), "RNG states differ"
+    for density, theta in ((ctx.mix, ctx.theta), (ctx.odd, None)):
+        x0 = rng.uniform(-6, 6, size=(sz["chains"], density.dim))
+        # progress=True splits the run into step ranges: results must not change
+        res = [_sample(ctx, "langevin", density, t, x0, theta, step_size=0.1,
+                       n_steps=sz["steps"], seed=7, thin=4, progress=(t == "cuda"))
+               for t in ("cpu", "cuda")]
+        _same_chains(f"langevin D={density.dim}", *res,
+                     ("x", "trace", "trace_steps", "first_nonfinite_step"))
     # a huge step blows chains up: the same chains are flagged. The step at which
-    # |x| crosses the float64 range may differ by one (rounding near overflow
+    # |x| leaves the float64 range may differ by one (rounding near overflow
     # depends on how the compiler contracted x + h·s, which fastmath allows)
-    X0 = rng.uniform(-6, 6, size=(sz["chains"], 2))
-    a = _chains(ctx, "cpu", ctx.mix, ctx.theta, [1e4], 100, 0, 3, X0)
-    b = _chains(ctx, "cuda", ctx.mix, ctx.theta, [1e4], 100, 0, 3, X0)
-    assert (a[3] > 0).any(), "the blow-up case did not blow up"
-    assert np.array_equal(a[3] > 0, b[3] > 0), "different chains flagged non-finite"
-    assert np.abs(a[3] - b[3]).max() <= 1, (a[3], b[3])
+    x0 = rng.uniform(-6, 6, size=(sz["chains"], 2))
+    a, b = (_sample(ctx, "langevin", ctx.mix, t, x0, ctx.theta, step_size=1e4, n_steps=100,
+                    seed=3) for t in ("cpu", "cuda"))
+    assert a.n_nonfinite > 0, "the blow-up case did not blow up"
+    assert np.array_equal(a.nonfinite, b.nonfinite), "different chains flagged non-finite"
+    assert np.abs(a.first_nonfinite_step - b.first_nonfinite_step).max() <= 1
+
+
+def check_annealed_chains(ctx):
+    from symscore import sampling
+    sz = ctx.size
+    toy = ctx.ss.families.gaussian_mixture_perturbed([0.2, 0.8], [[-5, -5], [5, 5]],
+                                                     [np.eye(2)] * 2)
+    x0 = np.random.default_rng(5).uniform(-8, 8, size=(sz["chains"], 2))
+    sig = sampling.geometric_sigmas(20.0, 1.0, 4)
+    res = [_sample(ctx, "annealed_langevin", toy, t, x0, None, step_size=0.05,
+                   n_steps=max(2, sz["steps"] // 4), seed=9, sigmas=sig, denoise=True, thin=3)
+           for t in ("cpu", "cuda")]
+    _same_chains("annealed", *res, ("x", "trace", "first_nonfinite_step"))
 
 
 def check_mala_chains(ctx):
-    from symscore.backends.cpu import run_chunks
-    from symscore.backends.cpu_samplers import CHAINS_PER_BLOCK
-    from symscore.backends.rng import seed_states
     sz = ctx.size
     rng = np.random.default_rng(3)
-    for density, theta in ((ctx.mix, ctx.theta), (ctx.odd, ctx.odd.defaults)):
-        X0 = rng.uniform(-4, 4, size=(sz["chains"], density.dim))
-        out = {}
-        for target in ("cpu", "cuda"):
-            k = ctx.k(density, target)
-            th = np.asarray(theta, float)
-            c = _consts(k.module, th)
-            n, steps = X0.shape[0], sz["steps"]
-            X, S = X0.copy(), seed_states(11, n)
-            trace = np.zeros((steps // 3, n, density.dim))
-            acc, nf = np.zeros(n, np.int64), np.zeros(n, np.int64)
-            # two calls (t = 0…h, h…steps) must equal one uninterrupted run
-            for t0, t1 in ((0, steps // 2), (steps // 2, steps)):
-                args = (th, c, 0.4, t0, t1, 3, trace, acc, nf)
-                if target == "cpu":
-                    run_chunks(k.module.smp_mala, -(-n // CHAINS_PER_BLOCK), (X, S), args)
-                else:
-                    k._ops.mala(X, S, *args)
-            out[target] = (X, S, trace, acc, nf)
-        for name, u, v in zip(("x", "rng states", "trace", "accepted", "nonfinite"),
-                              out["cuda"], out["cpu"]):
-            close(f"mala D={density.dim} {name}", u.astype(float), v.astype(float), 1e-12)
-        assert np.array_equal(out["cpu"][3], out["cuda"][3]), "acceptance counts differ"
-        assert 0 < out["cpu"][3].sum() < X0.shape[0] * sz["steps"], "degenerate acceptance"
-
-
-def check_sampling_api(ctx):
-    """The public samplers with target='cuda' kernels equal the CPU ones."""
-    try:
-        from symscore import sampling
-    except ImportError:
-        return "skipped: symscore.sampling not available"
-    import inspect
-    rng = np.random.default_rng(4)
-    X0 = rng.uniform(-6, 6, size=(ctx.size["chains"], 2))
-    done = []
-    for name, kwargs in (("langevin", dict(step_size=0.1, n_steps=ctx.size["steps"])),
-                         ("mala", dict(step_size=0.3, n_steps=ctx.size["steps"]))):
-        fn = getattr(sampling, name, None)
-        if fn is None:
-            continue
-        params = inspect.signature(fn).parameters
-        kw = {k: v for k, v in kwargs.items() if k in params}
-        res = [fn(ctx.k(ctx.mix, t), X0, ctx.theta, seed=5, **kw) for t in ("cpu", "cuda")]
-        xs = [getattr(r, "x", getattr(r, "samples", r)) for r in res]
-        close(f"sampling.{name}", np.asarray(xs[1]), np.asarray(xs[0]), 1e-12)
-        done.append(name)
-    return "checked " + ", ".join(done)
+    for density, theta in ((ctx.mix, ctx.theta), (ctx.odd, None)):
+        x0 = rng.uniform(-4, 4, size=(sz["chains"], density.dim))
+        res = [_sample(ctx, "mala", density, t, x0, theta, step_size=0.4,
+                       n_steps=sz["steps"], seed=11, thin=3, progress=(t == "cuda"))
+               for t in ("cpu", "cuda")]
+        _same_chains(f"mala D={density.dim}", *res,
+                     ("x", "trace", "acceptance", "nonfinite_proposals"))
+        assert 0 < res[0].acceptance.mean() < 1, "degenerate acceptance"
 
 
 CHECKS = ["status", "per_sample", "losses", "float32", "device_arrays", "langevin_chains",
-          "mala_chains", "sampling_api"]
+          "annealed_chains", "mala_chains"]
 
 
 def main(argv=None) -> int:

@@ -174,6 +174,21 @@ def test_cholesky_gaussian_fitted_numerically_equals_the_mle():
     assert np.max(np.abs(r.params["mean"] - X.mean(0))) < 1e-8
 
 
+def test_numpy_target_gives_the_same_fit_and_defaults_are_needed_without_theta0():
+    X = RNG.normal(0.5, 2.0, size=2000)          # 1-D data may be a flat array
+    d = ss.families.gaussian(1)
+    cpu = ss.fit(d, X, prove=False, standard_errors=False)
+    npy = ss.fit(d, X, prove=False, standard_errors=False, target="numpy")
+    assert npy.details["engine"] == "generated kernels (target=numpy)"
+    assert np.allclose(cpu.theta, npy.theta, rtol=1e-7)
+    x, m = sp.Symbol("x", real=True), sp.Symbol("m", real=True)
+    bare = ss.Density.from_log_density(-(x - m)**4, [x], [m])
+    with pytest.raises(ss.FitError, match="no default parameters: pass theta0"):
+        ss.fit(bare, X, method="lbfgs", prove=False)
+    with pytest.raises(ss.FitError, match="target"):
+        ss.fit(d, X, target="gpu", prove=False)
+
+
 def test_lbfgs_never_returns_nan_silently():
     p = [sp.Symbol("a", real=True)]
     with pytest.raises(ss.FitError, match="not finite at the start"):

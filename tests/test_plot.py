@@ -61,6 +61,15 @@ def test_samples_vs_density_2d_and_1d(tmp_path, toy, toy_samples):
         top = fig.axes[1]
         x, marg = top.lines[0].get_data()
         assert abs(np.trapezoid(marg, x) - 1) < 0.02   # the true marginal, normalised
+    # an anisotropic Gaussian: the top marginal is N(0, 1), the right one N(0, 1/4)
+    g = ss.families.gaussian(dim=2, kind="diag")
+    theta = {"mean": [0.0, 0.0], "prec_chol": [1.0, 2.0]}
+    S = np.random.default_rng(4).normal(size=(500, 2)) * [1.0, 0.5]
+    fig = plot.samples_vs_density(g, S, theta, bounds=[(-5, 5), (-5, 5)])
+    x, top = fig.axes[1].lines[0].get_data()
+    right, y = fig.axes[2].lines[0].get_data()
+    np.testing.assert_allclose(top, np.exp(-x**2 / 2) / np.sqrt(2 * np.pi), atol=2e-3)
+    np.testing.assert_allclose(right, 2 * np.exp(-2 * y**2) / np.sqrt(2 * np.pi), atol=1e-2)
     bad = toy_samples.copy()
     bad[:5] = np.nan
     fig = plot.samples_vs_density(toy, bad)

@@ -67,9 +67,10 @@ class NumpySamplerRunner:
             l = t // T
             h = float(steps[l])
             noise = np.sqrt(2.0 * h)
-            mod.score_c(X, *levels[l], G)
-            for i, z in enumerate(self._noise(streams, D)):
-                X[:, i] = X[:, i] + h * G[:, i] + noise * z
+            with np.errstate(all="ignore"):   # overflowing chains are reported, not raised
+                mod.score_c(X, *levels[l], G)
+                for i, z in enumerate(self._noise(streams, D)):
+                    X[:, i] = X[:, i] + h * G[:, i] + noise * z
             broken = (bad < 0) & ~np.all(np.isfinite(X), axis=1)
             bad[broken] = t + 1
             self._record(X, t, thin, trace)

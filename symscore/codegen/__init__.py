@@ -63,19 +63,20 @@ Row form (x, theta, c, out are 1-D arrays of the kernel dtype):
 ``ssm``: ``score_hessian_c(x, theta, c, s, H)`` (s: D, H: D·D row-major), ``ssm_from(s, H, v)``
 ``weighted``: ``weighted_c(x, theta, c)``;  ``esm``: ``esm_c(x, theta, c)`` (theta = [θ, θ_ref])
 
-Column form (CPU target only), for vectorised loops over many samples/chains:
-every ``<f>_c`` above also exists as ``<f>_col`` (``inline="always"``) taking
-column-major blocks and a sample index: ``score_col(xb, n, theta, c, outb)``
-reads ``xb[i, n]`` and writes ``outb[i, n]``; ``logp_score_col(xb, n, theta, c,
-outb)``, ``ism_grad_col(xb, n, theta, c, gb)`` (stores every gb[j, n]),
-``dsm_col(xb, zb, n, sigma, theta, c)``… A serial loop ``for n in range(m):
-score_col(xb, n, …)`` in a driver is what LLVM vectorises (measured: 5–8× the
-row form for mixtures). Keep θ reads outside branches.
+Column and block forms (CPU target only), for vectorised loops over many
+samples/chains: every ``<f>_c`` above also exists as ``<f>_col``
+(``inline="always"``) taking column-major blocks and a sample index:
+``score_col(xb, n, theta, c, outb)`` reads ``xb[i, n]`` and writes ``outb[i, n]``;
+``logp_score_col``, ``ism_grad_col(xb, n, theta, c, gb)`` (stores every gb[j, n]),
+``dsm_col(xb, zb, n, sigma, theta, c)``… ``score_block(xb, m, theta, c, outb)`` and
+``logp_score_block(xb, m, theta, c, outb, rb)`` (``rb[n]`` = log p~) run the loop
+over n < m themselves with θ loads hoisted above it: the form LLVM vectorises
+best (5–8× the row form for mixtures).
 
 CPU range drivers (generated, used by :mod:`symscore.kernels`):
 ``<f>_values(X, k0, k1, theta, c, out)``, ``<f>_sums(X, k0, k1, theta, c, part)``,
 ``ism_grad_sums``, ``dsm_sums(X, Z, k0, k1, sigma, theta, c, part)``, ``ssm_sums``
-(see :mod:`.ranges`).
+(see :mod:`.ranges`); :func:`symscore.backends.cpu.run_chunks` runs them in threads.
 
 Registering driver templates
 ----------------------------
@@ -102,11 +103,10 @@ A backend module adds drivers with :func:`register_template`::
   registered template (the file hash covers the template sources).
 * After ``k = symscore.compile(density)``, ``k.module`` is the loaded ``core``
   module (``k.module.ula_chains(...)``); ``k.module_for("dsm")`` loads others.
-* Compile-time note (measured): numba's parfor passes are slow on large
-  inlined bodies; a ``prange`` whose body calls a row function (not inlined)
-  compiles fast, one that inlines a ``_col`` function over a large mixture can
-  take tens of seconds. A serial ``nogil`` loop over a chunk with ``_col``
-  inlined, run from several Python threads, compiles fastest for the same speed.
+* Compile-time note (measured): numba's parfor passes and ``inline="always"``
+  are slow on large bodies (seconds to tens of seconds for big mixtures); a
+  ``prange`` whose body calls a block or row function (not inlined) compiles
+  fast, and so does a serial ``nogil`` chunk loop run from Python threads.
 
 Example
 -------

@@ -23,7 +23,7 @@ from .templates import KERNEL_SETS, TARGETS, templates_for
 
 __all__ = ["generate_source", "kernel_hash", "FASTMATH_FLAGS", "CODEGEN_VERSION"]
 
-CODEGEN_VERSION = "4"
+CODEGEN_VERSION = "5"
 # never 'nnan'/'ninf': kernels must see and propagate NaN/inf honestly
 FASTMATH_FLAGS = ("afn", "arcp", "contract", "nsz", "reassoc")
 _DECORATOR = '@numba.njit(fastmath=FASTMATH, cache=True, error_model="numpy")'
@@ -119,8 +119,9 @@ def generate_source(density, kernel_set: str, target: str = "cpu", dtype: str = 
                                   fast_exp=fast) for fn in plan.fns if fn.hoisted]
     helpers = HELPERS_VECTOR if vector else HELPERS_SCALAR
     used = sorted(getattr(plan, "helpers", set()))
-    helper_src = [(helpers[h] if vector else _DECORATOR_INLINE + "\n" + helpers[h])
-                  for h in used]
+    # helpers are plain njit functions: LLVM inlines them when it links the caller
+    # (numba-level inline="always" costs seconds of compile time per call site)
+    helper_src = [(helpers[h] if vector else _DECORATOR + "\n" + helpers[h]) for h in used]
     text = "\n".join(bodies)
     imports = ["import math", "", "import numpy as np"]
     if not vector:

@@ -150,15 +150,18 @@ SIM_LAUNCH = (32, 4)  # (threads per block, max blocks) under the simulator
 TPB = 128
 
 
-def launch_config(n: int) -> tuple[int, int]:
+def launch_config(n: int, reduction: bool = False) -> tuple[int, int]:
     """(blocks, threads per block) for ``n`` independent items in grid-stride
-    loops: enough blocks to fill the device (32 per multiprocessor), not more."""
+    loops. Reductions get at most 32 blocks per multiprocessor (each block writes
+    one partial sum); other kernels one thread per item. Under the simulator a
+    small grid, so that the grid-stride loops are exercised."""
     from numba import cuda
     if simulator_enabled():
         tpb, cap = SIM_LAUNCH
     else:
         tpb = TPB
-        cap = 32 * cuda.get_current_device().MULTIPROCESSOR_COUNT
+        cap = (32 * cuda.get_current_device().MULTIPROCESSOR_COUNT if reduction
+               else 2**31 - 1)
     return max(1, min(cap, math.ceil(n / tpb))), tpb
 
 
@@ -168,7 +171,7 @@ def block_sums(kernel, n: int, args, n_extra: int = 0):
     shape (blocks, n_extra), when ``n_extra``). The final add is on the host:
     a few hundred numbers."""
     from numba import cuda
-    blocks, tpb = launch_config(n)
+    blocks, tpb = launch_config(n, reduction=True)
     partial = cuda.device_array(blocks, np.float64)
     if n_extra:
         gpartial = cuda.device_array((blocks, n_extra), np.float64)

@@ -14,11 +14,16 @@ counters and the trace are written back once per call.
 ``cu_langevin(X, S, thetas, C, steps, T, t_begin, t_end, thin, trace, bad)``
 ``cu_mala(X, S, theta, c, step, t_begin, t_end, thin, trace, accepted, nonfinite)``
 
+:class:`CudaSamplerRunner` is what :mod:`symscore.sampling` calls for
+``target="cuda"`` kernels: host arrays updated in place, as on the CPU.
+
 >>> sorted(t.name for t in templates_for("cuda", "core") if t.owner == __name__)
 ['cu_langevin', 'cu_mala']
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from ...codegen.templates import register_template, templates_for
 from ..cpu_samplers import _IMPORTS
@@ -121,3 +126,64 @@ def cu_mala(X, S, theta, c, step, t_begin, t_end, thin, trace, accepted, nonfini
 _OWNER = __name__
 register_template("cu_langevin", _LANGEVIN, target="cuda", kernel_set="core", owner=_OWNER)
 register_template("cu_mala", _MALA, target="cuda", kernel_set="core", owner=_OWNER)
+
+
+class CudaSamplerRunner:
+    """Runs the CUDA sampler drivers of a ``cuda`` :class:`~symscore.Kernels` object
+    on host arrays, in place (the interface :mod:`symscore.sampling` expects of
+    every target). A run split into step ranges (for a progress bar) keeps its
+    trace on the device and copies back only the records of each range."""
+
+    def __init__(self, kernels):
+        from numba import cuda
+        from . import runtime
+        self._cuda = cuda
+        self._rt = runtime
+        self.module = kernels.module
+        self._trace = None  # (host trace, its device copy)
+
+    def langevin(self, X, S, thetas, steps, T, t_begin, t_end, thin, trace, bad):
+        mod = self.module
+        thetas = np.ascontiguousarray(thetas, dtype=mod.DTYPE)
+        C = np.empty((thetas.shape[0], mod.NC), dtype=mod.DTYPE)
+        for l in range(thetas.shape[0]):
+            _consts(mod, thetas[l], C[l])
+        steps = np.ascontiguousarray(steps, dtype=np.float64)
+        self._run(mod.cu_langevin, X, S, (thetas, C, steps, int(T), int(t_begin), int(t_end),
+                                          int(thin)), trace, (bad,), t_begin, t_end, thin)
+
+    def mala(self, X, S, theta, step, t_begin, t_end, thin, trace, accepted, nonfinite):
+        mod = self.module
+        theta = np.ascontiguousarray(theta, dtype=mod.DTYPE)
+        c = np.empty(mod.NC, dtype=mod.DTYPE)
+        _consts(mod, theta, c)
+        self._run(mod.cu_mala, X, S, (theta, c, float(step), int(t_begin), int(t_end),
+                                      int(thin)), trace, (accepted, nonfinite),
+                  t_begin, t_end, thin)
+
+    def _run(self, kernel, X, S, args, trace, counters, t_begin, t_end, thin):
+        cuda = self._cuda
+        dX, dS = cuda.to_device(X), cuda.to_device(S)
+        dargs = [cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in args]
+        dcounters = [cuda.to_device(a) for a in counters]
+        dtrace = self._device_trace(trace)
+        self._rt.launch(kernel, X.shape[0], dX, dS, *dargs, dtrace, *dcounters)
+        dX.copy_to_host(X)
+        dS.copy_to_host(S)
+        for d, a in zip(dcounters, counters):
+            d.copy_to_host(a)
+        if thin > 0:  # the records r = (t+1)/thin − 1 written for t in [t_begin, t_end)
+            r0, r1 = (t_begin + thin) // thin - 1, t_end // thin
+            if r1 > r0:
+                dtrace[r0:r1].copy_to_host(trace[r0:r1])
+
+    def _device_trace(self, trace):
+        if self._trace is None or self._trace[0] is not trace:
+            self._trace = (trace, self._cuda.device_array(trace.shape, trace.dtype))
+        return self._trace[1]
+
+
+def _consts(mod, theta, c):
+    """c = consts(θ) on the host (under the simulator from its Python source)."""
+    from .runtime import simulator_enabled
+    (mod.consts.py_func if simulator_enabled() else mod.consts)(theta, c)

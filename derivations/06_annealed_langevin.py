@@ -1,0 +1,215 @@
+"""06 — Annealed Langevin dynamics recovers mixture weights; plain Langevin does not.
+
+The toy experiment of Song & Ermon (2019, section 3.2.2 and Fig. 3): data
+p = 1/5·N((−5, −5), I) + 4/5·N((5, 5), I), 1280 chains started uniformly on
+[−8, 8]².
+
+* Plain Langevin with the exact data score, T = 1000 steps, paper ε = 0.1.
+* Annealed Langevin (their Algorithm 1): L = 10 noise levels geometric from
+  σ₁ = 20 to σ_L = 1, T = 100 steps per level, paper ε = 0.1, with the exact
+  score of p_σ = p ∗ N(0, σ²I) = 1/5·N((−5,−5), (1+σ²)I) + 4/5·N((5,5), (1+σ²)I).
+
+Measured: the share of chains in the heavier mode (x₀ + x₁ > 0). Expected:
+plain ≈ the share of starting points on that side (≈ 0.5), annealed ≈ 0.8.
+
+Run:  python derivations/06_annealed_langevin.py --out OUTDIR
+(writes OUTDIR/06_annealed_langevin.md and, with matplotlib, a PNG figure;
+exit status 1 if an expected outcome fails).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import symscore as ss
+
+N_CHAINS = 1280
+WEIGHTS = (0.2, 0.8)
+MEANS = ((-5.0, -5.0), (5.0, 5.0))
+PAPER_EPS = 0.1
+T_PLAIN, T_LEVEL, LEVELS, SIGMA_MAX, SIGMA_MIN = 1000, 100, 10, 20.0, 1.0
+SEEDS = (1, 2, 3, 4, 5)        # sampler seeds (and starting points) of the repeated runs
+CHECKS: list[tuple[str, bool, str]] = []
+
+
+def check(name, ok, detail):
+    CHECKS.append((name, bool(ok), detail))
+
+
+def share(X):
+    """Share of chains on the heavier mode's side of the line x₀ + x₁ = 0."""
+    return float(np.mean(X.sum(axis=1) > 0))
+
+
+def densities():
+    data = ss.families.gaussian_mixture(dim=2, components=2, name="toy data p")
+    theta = ss.pack(data, {"logits": np.log(WEIGHTS), "means": MEANS,
+                           "prec_chol": [np.eye(2), np.eye(2)]})
+    perturbed = ss.families.gaussian_mixture_perturbed(WEIGHTS, MEANS, [np.eye(2)] * 2,
+                                                       name="toy p_sigma")
+    return ss.compile(data), theta, ss.compile(perturbed)
+
+
+def run(seed, data_k, theta, pert_k, sigmas, h):
+    x0 = np.random.default_rng(seed).uniform(-8, 8, (N_CHAINS, 2))
+    plain = ss.langevin(data_k, x0, theta, h, T_PLAIN, seed=seed)
+    annealed = ss.annealed_langevin(pert_k, x0, None, h, T_LEVEL, seed=seed, sigmas=sigmas,
+                                    thin=T_LEVEL)
+    long = ss.annealed_langevin(pert_k, x0, None, h, 10 * T_LEVEL, seed=seed, sigmas=sigmas)
+    return x0, plain, annealed, long
+
+
+def figure(path, x0, plain, annealed, sigmas, shares):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    g = np.linspace(-10, 10, 241)
+    GX, GY = np.meshgrid(g, g)
+    dens = sum(w * np.exp(-((GX - m[0]) ** 2 + (GY - m[1]) ** 2) / 2) / (2 * np.pi)
+               for w, m in zip(WEIGHTS, MEANS))
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4.6),
+                             gridspec_kw={"width_ratios": [1, 1, 1, 1.3]})
+    panels = [(x0, f"start: uniform on [−8, 8]²\nheavier side: {share(x0):.3f}", "0.45"),
+              (plain.x, f"Langevin (exact score of p), T = {T_PLAIN}\n"
+                        f"heavier mode: {share(plain.x):.3f}", "tab:red"),
+              (annealed.x, f"annealed, L = {LEVELS} × T = {T_LEVEL} (samples of p_σ, σ = 1)\n"
+                           f"heavier mode: {share(annealed.x):.3f}", "tab:blue")]
+    for ax, (X, title, color) in zip(axes, panels):
+        ax.contour(GX, GY, np.log(dens), levels=[-9, -6, -4, -3], colors="0.6",
+                   linewidths=0.8, linestyles="solid")
+        ax.plot([-10, 10], [10, -10], color="0.8", lw=0.8, ls="--")
+        ax.scatter(X[:, 0], X[:, 1], s=3, alpha=0.5, color=color, lw=0)
+        ax.set(xlim=(-10, 10), ylim=(-10, 10), aspect="equal", xlabel="x₀", ylabel="x₁")
+        ax.set_title(title, fontsize=9.5)
+        for m, w in zip(MEANS, WEIGHTS):
+            ax.text(m[0] + 2.6, m[1] + 2.6, f"w = {w:g}", fontsize=8.5, color="0.25")
+    ax = axes[3]
+    ax.semilogx(sigmas, shares, "o-", color="tab:blue", label="annealed: after level σ")
+    ax.axhline(WEIGHTS[1], color="k", lw=1, ls=":", label=f"true weight {WEIGHTS[1]}")
+    ax.axhline(share(plain.x), color="tab:red", lw=1.2, ls="--",
+               label=f"plain Langevin ({share(plain.x):.3f})")
+    ax.axhline(share(x0), color="0.5", lw=1, ls="-.", label=f"start ({share(x0):.3f})")
+    ax.invert_xaxis()
+    ticks = [20, 10, 5, 2, 1]
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.minorticks_off()
+    ax.set(xlabel="noise level σ (annealing: right →)", ylabel="share in the heavier mode",
+           ylim=(0.35, 0.9))
+    ax.set_title("annealing moves chains between the modes", fontsize=9.5)
+    ax.legend(fontsize=8, loc="center right")
+    ax.grid(alpha=0.3)
+    fig.suptitle("Song & Ermon (2019) toy: 1280 chains, paper ε = 0.1 (step_size = ε/2 = 0.05)",
+                 fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
+    args = ap.parse_args(argv)
+    started = time.perf_counter()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    h = ss.step_from_paper_epsilon(PAPER_EPS)
+    sigmas = ss.geometric_sigmas(SIGMA_MAX, SIGMA_MIN, LEVELS)
+    data_k, theta, pert_k = densities()
+    rows = [run(seed, data_k, theta, pert_k, sigmas, h) for seed in SEEDS]
+    x0, plain, annealed, _ = rows[0]
+    start_s = np.array([share(r[0]) for r in rows])
+    plain_s = np.array([share(r[1].x) for r in rows])
+    ann_s = np.array([share(r[2].x) for r in rows])
+    long_s = np.array([share(r[3].x) for r in rows])
+    se = math.sqrt(0.8 * 0.2 / N_CHAINS)           # binomial standard error of one run
+    level_shares = [share(X) for X in annealed.trace]
+
+    check("plain Langevin keeps the starting split",
+          np.all(np.abs(plain_s - start_s) < 0.05) and abs(plain_s.mean() - 0.5) < 0.06,
+          f"plain − start per run: {np.round(plain_s - start_s, 3).tolist()}")
+    check("annealed Langevin is near the true weight 0.8",
+          abs(ann_s.mean() - 0.8) < 0.04 and np.all(np.abs(ann_s - 0.8) < 0.06),
+          f"annealed shares {np.round(ann_s, 3).tolist()}")
+    check("annealed minus plain > 0.2", np.all(ann_s - plain_s > 0.2),
+          f"differences {np.round(ann_s - plain_s, 3).tolist()}")
+    se_mean = se / math.sqrt(len(SEEDS))
+    check("longer levels (T = 1000) converge to 0.8", abs(long_s.mean() - 0.8) < 3 * se_mean,
+          f"mean {long_s.mean():.4f}, 3 SE of the mean = {3 * se_mean:.4f}")
+    no_nan = all(r[i].n_nonfinite == 0 for r in rows for i in (1, 2, 3))
+    check("no chain became NaN/inf", no_nan, "")
+
+    fig_path = args.out / "06_annealed_langevin.png"
+    has_fig = figure(fig_path, x0, plain, annealed, sigmas, level_shares)
+
+    def fmt(a):
+        return f"{a.mean():.3f} ± {a.std(ddof=1):.3f}"
+
+    md = [
+        "# Annealed Langevin dynamics on the Song & Ermon toy mixture", "",
+        "Data $p = \\tfrac15\\,\\mathcal N((-5,-5), I) + \\tfrac45\\,\\mathcal N((5,5), I)$; "
+        f"{N_CHAINS} chains started uniformly on $[-8, 8]^2$; share of chains in the heavier "
+        "mode, measured as the side $x_0 + x_1 > 0$ (a component with covariance "
+        "$(1+\\sigma_L^2)I$ puts mass $\\Phi(-5) \\approx 3\\cdot10^{-7}$ on the wrong side).", "",
+        "## Step sizes", "",
+        f"The paper's $\\varepsilon = {PAPER_EPS}$ multiplies the *noise variance*: its update is "
+        "$x + \\tfrac{\\varepsilon}{2}\\nabla\\log p + \\sqrt{\\varepsilon}\\,z$. symscore's "
+        "`step_size` $h$ is the *drift* coefficient ($x + h\\nabla\\log p + \\sqrt{2h}\\,z$), so "
+        f"`step_size = ss.step_from_paper_epsilon({PAPER_EPS})` $= {h}$. At level $i$ the "
+        "annealed sampler uses $h_i = h\\,(\\sigma_i/\\sigma_L)^2$: "
+        + ", ".join(f"{v:.3g}" for v in annealed.step_sizes) + ".", "",
+        "## Noise-perturbed scores, exactly", "",
+        "$p_\\sigma = p * \\mathcal N(0, \\sigma^2 I) = \\sum_k w_k\\,\\mathcal N(\\mu_k, "
+        "(1+\\sigma^2)I)$ (`families.gaussian_mixture_perturbed`); the score is exact at every "
+        "level (the original NCSN toy code uses component standard deviation $\\sigma$, exact "
+        "only at $\\sigma = 1$). Levels: $\\sigma = $ "
+        + ", ".join(f"{s:.3g}" for s in sigmas) + ".", "",
+        "## Result", "",
+        f"Five independent runs (seeds {list(SEEDS)}: starting points and sampler streams); "
+        f"one run's binomial standard error is {se:.3f}.", "",
+        "| | share in the heavier mode (mean ± sd over runs) |", "|---|---|",
+        f"| starting points on that side | {fmt(start_s)} |",
+        f"| plain Langevin, T = {T_PLAIN}, ε = {PAPER_EPS} | {fmt(plain_s)} |",
+        f"| annealed, L = {LEVELS}, T = {T_LEVEL}, ε = {PAPER_EPS} | {fmt(ann_s)} |",
+        f"| annealed, L = {LEVELS}, T = {10 * T_LEVEL} (convergence check) | {fmt(long_s)} |",
+        f"| true weight | {WEIGHTS[1]} |", "",
+        "Plain Langevin cannot move chains between the modes: in the basin of component $k$ "
+        "the score is, up to exponentially small terms, $\\nabla\\log(w_k\\mathcal N_k) = "
+        "\\nabla\\log\\mathcal N_k$ — the weight is a constant factor and drops out of the "
+        "gradient — and crossing the low-density region between the modes takes far longer "
+        "than the run, so every chain stays on the side where it started and the share stays "
+        "at the starting split.", "",
+        "Annealed Langevin starts at σ₁ = 20, where $p_{\\sigma_1}$ is essentially one broad "
+        "bump, so chains spread according to the mass of the whole mixture; as σ decreases "
+        "they are funnelled into the modes in proportion to the weights. With T = 100 per level "
+        "the share lands slightly below 0.8 (the middle levels are not fully equilibrated); ten "
+        "times more steps per level reach 0.8 within Monte-Carlo error.", "",
+        "Share after each level (run 1): " + ", ".join(
+            f"σ={s:.3g}: {v:.3f}" for s, v in zip(sigmas, level_shares)) + ".", "",
+        "## Checks", "", "| check | result | detail |", "|---|---|---|"]
+    md += [f"| {n} | {'PASS' if ok else 'FAIL'} | {d} |" for n, ok, d in CHECKS]
+    if has_fig:
+        md += ["", f"![samples]({fig_path.name})"]
+    md += ["", f"Run time {time.perf_counter() - started:.1f} s (numba CPU kernels).", ""]
+    report = args.out / "06_annealed_langevin.md"
+    report.write_text("\n".join(md), encoding="utf-8")
+    for n, ok, d in CHECKS:
+        print(f"{'PASS' if ok else 'FAIL':5s} {n}  {d}")
+    print(f"start {fmt(start_s)}  plain {fmt(plain_s)}  annealed {fmt(ann_s)}  "
+          f"annealed T=1000 {fmt(long_s)}")
+    print(f"wrote {report}" + (f" and {fig_path}" if has_fig else ""))
+    return 0 if all(ok for _, ok, _ in CHECKS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

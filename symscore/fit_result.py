@@ -1,0 +1,99 @@
+"""The outcome of :func:`symscore.fit`: estimate, loss, convergence, objective,
+proof verdict and sandwich standard errors, with a Markdown rendering.
+
+>>> import numpy as np, symscore as ss
+>>> X = np.array([[0.5], [1.0], [2.0]])
+>>> r = ss.fit(ss.families.exponential(1), X, prove=False)
+>>> r.objective, r.weights, r.method     # support (0, ∞): weighted ISM, h = x²
+('weighted', (x_0**2,), 'exact')
+>>> bool(np.isclose(r.params["rate"][0], 2 * X.mean() / (X**2).mean()))
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+
+from .density import Density
+
+__all__ = ["FitResult"]
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The outcome of :func:`symscore.fit`. ``theta`` is flat in ``density.params`` order,
+    ``params`` the same by parameter group (as :func:`symscore.unpack`)."""
+
+    density: Density
+    theta: np.ndarray
+    params: dict
+    loss: float
+    iterations: int
+    converged: bool
+    message: str
+    method: str                       # "exact" | "lbfgs"
+    objective: str                    # "ism" | "weighted"
+    weights: tuple | None             # hⱼ(xⱼ) of the weighted objective
+    proof_verdict: str | None         # verdict of the proof of the objective used
+    proof: object                     # that Proof (symscore.proof), or None
+    boundary: str                     # how the objective was chosen
+    n_samples: int
+    stderr: np.ndarray | None = None
+    covariance: np.ndarray | None = None
+    stderr_note: str = ""
+    at_bound: tuple = ()
+    condition: float | None = None    # exact path: condition number of the system
+    details: dict = field(default_factory=dict)
+
+    @property
+    def stderr_by_name(self) -> dict | None:
+        return None if self.stderr is None else _by_group(self.density, self.stderr)
+
+    def __repr__(self):
+        head = ", ".join(f"{p.name}={t:.6g}" for p, t in zip(self.density.params[:6], self.theta))
+        more = ", …" if self.density.n_params > 6 else ""
+        return (f"FitResult({self.density.name}: {head}{more}; loss={self.loss:.6g}, "
+                f"method={self.method}, objective={self.objective}, "
+                f"converged={self.converged})")
+
+    def _repr_markdown_(self):
+        obj = ("Hyvärinen ISM $\\nabla\\cdot s + \\tfrac12\\|s\\|^2$" if self.objective == "ism"
+               else "weighted ISM $\\sum_j \\tfrac12 h_j s_j^2 + h_j\\partial_j s_j + h_j' s_j$, "
+               + ", ".join(f"$h_{{{j}}} = {sp.latex(h)}$" for j, h in enumerate(self.weights)))
+        lines = [f"**Score-matching fit of `{self.density.name}`** — {self.n_samples} samples",
+                 "", f"- objective: {obj} ({self.boundary})",
+                 f"- method: `{self.method}`, iterations: {self.iterations}, "
+                 f"converged: **{self.converged}** — {self.message}",
+                 f"- final loss: {self.loss:.10g}",
+                 f"- proof that this objective equals ESM up to a constant: "
+                 f"{self.proof_verdict or 'not run'}"]
+        if self.stderr_note:
+            lines.append(f"- standard errors: {self.stderr_note}")
+        lines += ["", "| parameter | estimate | std. error |", "|---|---:|---:|"]
+        se = self.stderr if self.stderr is not None else [None] * len(self.theta)
+        for p, t, s in zip(self.density.params, self.theta, se):
+            lines.append(f"| ${sp.latex(p)}$ | {t:.8g} | {'—' if s is None else f'{s:.3g}'} |")
+        return "\n".join(lines)
+
+
+def _by_group(density, flat) -> dict:
+    """``unpack`` without the domain check (an estimate may sit on a domain bound)."""
+    index = {p: i for i, p in enumerate(density.params)}
+    out = {}
+    for g in density.param_groups:
+        arr = np.zeros(g.shape)
+        for idx, sym in g.entries:
+            arr[idx] = flat[index[sym]]
+        out[g.name] = arr
+    return out
+
+
+def _interval_text(dom) -> str:
+    if dom == sp.S.Reals:
+        return "ℝ"
+    lo = "−∞" if dom.start == -sp.oo else str(dom.start)
+    hi = "∞" if dom.end == sp.oo else str(dom.end)
+    return f"{'(' if dom.left_open else '['}{lo}, {hi}{')' if dom.right_open else ']'}"
