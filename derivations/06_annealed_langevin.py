@@ -28,10 +28,9 @@ from pathlib import Path
 import numpy as np
 
 import symscore as ss
+from symscore.toy import MEANS, WEIGHTS, initial_points, mode_share, song_ermon
 
 N_CHAINS = 1280
-WEIGHTS = (0.2, 0.8)
-MEANS = ((-5.0, -5.0), (5.0, 5.0))
 PAPER_EPS = 0.1
 T_PLAIN, T_LEVEL, LEVELS, SIGMA_MAX, SIGMA_MIN = 1000, 100, 10, 20.0, 1.0
 SEEDS = (1, 2, 3, 4, 5)        # sampler seeds (and starting points) of the repeated runs
@@ -44,20 +43,18 @@ def check(name, ok, detail):
 
 def share(X):
     """Share of chains on the heavier mode's side of the line x₀ + x₁ = 0."""
-    return float(np.mean(X.sum(axis=1) > 0))
+    return mode_share(X)
 
 
 def densities():
-    data = ss.families.gaussian_mixture(dim=2, components=2, name="toy data p")
-    theta = ss.pack(data, {"logits": np.log(WEIGHTS), "means": MEANS,
-                           "prec_chol": [np.eye(2), np.eye(2)]})
-    perturbed = ss.families.gaussian_mixture_perturbed(WEIGHTS, MEANS, [np.eye(2)] * 2,
-                                                       name="toy p_sigma")
-    return ss.compile(data), theta, ss.compile(perturbed)
+    """Kernels of the exact data density p and of p_σ (see :mod:`symscore.toy`)."""
+    problem = song_ermon(PAPER_EPS, SIGMA_MAX, SIGMA_MIN, LEVELS)
+    return (ss.compile(problem.data), np.array(problem.data_theta),
+            ss.compile(problem.perturbed))
 
 
 def run(seed, data_k, theta, pert_k, sigmas, h):
-    x0 = np.random.default_rng(seed).uniform(-8, 8, (N_CHAINS, 2))
+    x0 = initial_points(N_CHAINS, seed)
     plain = ss.langevin(data_k, x0, theta, h, T_PLAIN, seed=seed)
     annealed = ss.annealed_langevin(pert_k, x0, None, h, T_LEVEL, seed=seed, sigmas=sigmas,
                                     thin=T_LEVEL)

@@ -278,7 +278,7 @@ def cmd_sample(args) -> int:
               f"min {np.min(r.acceptance):.3f}")
     if len(finite):
         for i, v in enumerate(d.variables):
-            print(f"  {v.name}: mean {finite[:, i].mean():+.4f}, sd {finite[:, i].std():.4f}")
+            print(f"  {v.name}: mean {finite[:, i].mean():+.6g}, sd {finite[:, i].std():.6g}")
     print(f"wrote {out}")
     if args.plot:
         from .plot import samples_vs_density
@@ -287,7 +287,7 @@ def cmd_sample(args) -> int:
         samples_vs_density(d, r.x, density_theta, path=args.plot,
                            title=f"{r.method}: {r.x.shape[0]} chains × {r.n_steps} steps")
         print(f"wrote {args.plot}")
-    return 0
+    return 1 if r.n_nonfinite else 0
 
 
 def cmd_fit(args) -> int:
@@ -421,7 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _sub(subs, "sample", "draw samples with Langevin, MALA or annealed Langevin",
              "Run N chains of unadjusted Langevin (x ← x + h·s(x) + √(2h)·z), MALA, or "
              "annealed Langevin (Song & Ermon 2019; MODEL needs a noise scale σ, e.g. a "
-             "perturbed mixture) and save the final states.", cmd_sample)
+             "perturbed mixture) and save the final states. Exit status 1 when chains became "
+             "NaN/inf (step size too large).", cmd_sample)
     p.add_argument("model", metavar="MODEL")
     p.add_argument("--sampler", choices=("langevin", "mala", "annealed"), default="langevin")
     p.add_argument("--chains", type=_positive_int, default=1024)

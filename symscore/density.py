@@ -187,6 +187,12 @@ class Density:
         var_syms = tuple(_as_symbol(v, "variables") for v in variables)
         param_syms, domains = _as_params(params)
         expr = parse_expression(text, var_syms + param_syms)
+        if isinstance(kw.get("noise_scale"), str):
+            by_name = {p.name: p for p in param_syms}
+            if kw["noise_scale"] not in by_name:
+                raise DensityError(f"noise_scale {kw['noise_scale']!r} is not a declared "
+                                   "parameter")
+            kw["noise_scale"] = by_name[kw["noise_scale"]]
         return constructors[kind](expr, var_syms, tuple(zip(param_syms, domains)), **kw)
 
     def with_name(self, name: str) -> "Density":

@@ -365,7 +365,7 @@ class Kernels:
     def _weights(self, weights):
         if weights is None:
             return None
-        if isinstance(weights, (str, bytes)) or not isinstance(weights, (Sequence, Mapping)):
+        if isinstance(weights, (str, bytes)) or not isinstance(weights, (Sequence, np.ndarray)):
             raise SymscoreError("weights must be a sequence of D sympy expressions hⱼ(xⱼ)")
         try:
             ws = tuple(sp.sympify(w, strict=True) for w in weights)

@@ -14,6 +14,9 @@ A TOML file declares a density from text (parsed by :mod:`symscore.parse`)::
     [support]                      # optional, per variable
     x = "real"
 
+An optional top-level ``noise_scale = "sigma"`` names the parameter σ of a
+noise-perturbed density p_σ = p ∗ N(0, σ²I) (what annealed Langevin needs).
+
 Either way the result is a :class:`~symscore.Density` whose ``defaults`` hold the
 parameter values (the family's defaults, or the file's ``[values]``).
 
@@ -131,9 +134,12 @@ def _toml(path: Path) -> Density:
     text = spec[kinds[0]]
     if not isinstance(text, str):
         raise ModelSpecError(f"{path}: {kinds[0]} must be a string")
+    noise = spec.get("noise_scale")
+    if noise is not None and (not isinstance(noise, str) or noise not in params):
+        raise ModelSpecError(f"{path}: noise_scale must name a parameter in [params]")
     return Density.parse(text, variables, list(params.items()), kind=kinds[0],
                          support=support, name=str(spec.get("name", path.stem)),
-                         defaults=values if params else None)
+                         defaults=values if params else None, noise_scale=noise)
 
 
 def load_model(spec: str) -> Density:

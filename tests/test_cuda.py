@@ -25,7 +25,7 @@ import pytest
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from cuda_checks import CHECKS, NO_DEVICE  # noqa: E402  (numpy only: no numba import)
+from cuda_checks import CHECKS, GROUPS, NO_DEVICE  # noqa: E402  (numpy only: no numba import)
 from cuda_ptx_checks import NO_TOOLKIT as PTX_SKIP  # noqa: E402
 
 TIMEOUT = 600
@@ -73,20 +73,21 @@ class _Background:
 
 @pytest.fixture(scope="module")
 def background(tmp_path_factory):
-    """The simulator checks and the offline PTX compile run side by side."""
-    runs = {}
-    for name, args, sim in (("sim", [str(HERE / "cuda_checks.py"), "--size", "tiny"], True),
-                            ("ptx", [str(HERE / "cuda_ptx_checks.py")], False)):
-        runs[name] = _Background(args, sim, tmp_path_factory.mktemp(f"cuda_{name}"))
+    """The simulator checks (two processes) and the offline PTX compile, side by side."""
+    jobs = [(group, [str(HERE / "cuda_checks.py"), "--size", "tiny", "--group", group], True)
+            for group in GROUPS]
+    jobs.append(("ptx", [str(HERE / "cuda_ptx_checks.py")], False))
+    runs = {name: _Background(args, sim, tmp_path_factory.mktemp(f"cuda_{name}"))
+            for name, args, sim in jobs}
     yield runs
     for run in runs.values():
         if run.proc.poll() is None:
             run.proc.kill()
 
 
-@pytest.mark.parametrize("check", CHECKS)
-def test_cuda_simulator_agrees_with_cpu(background, check):
-    rc, res, err = background["sim"].results("check")
+@pytest.mark.parametrize("group,check", [(g, c) for g, cs in GROUPS.items() for c in cs])
+def test_cuda_simulator_agrees_with_cpu(background, group, check):
+    rc, res, err = background[group].results("check")
     assert check in res, f"check {check} did not run (exit {rc}):\n{err[-4000:]}"
     assert res[check]["ok"], res[check]["detail"]
 
@@ -129,7 +130,7 @@ _PROBE = """
 import sys, json
 {prelude}
 import symscore as ss
-loaded = [m for m in ("numba.cuda", "numba_cuda") if m in sys.modules]
+loaded = [m for m in ("numba.cuda", "numba_cuda") if sys.modules.get(m) is not None]
 try:
     ss.compile(ss.families.gaussian(dim=1), target="cuda")
     print(json.dumps({{"raised": None, "loaded": loaded}}))
@@ -166,7 +167,8 @@ def test_clean_error_without_gpu():
 def test_gpu_check_script_runs_under_simulator(background):
     """The prepared GPU benchmark, at tiny size under the simulator (CI smoke test);
     after the simulator checks, whose compiled CPU kernels it reuses."""
-    background["sim"].wait()
+    for group in GROUPS:
+        background[group].wait()
     proc = _run([str(ROOT / "benchmarks" / "gpu_check.py"), "--tiny"], sim=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout

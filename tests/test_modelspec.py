@@ -105,3 +105,16 @@ def test_list_families_rows():
     assert "components=2" in rows["gaussian_mixture"]["options"]
     assert all(r["summary"] for r in rows.values())
     assert np.all([isinstance(r["options"], str) for r in rows.values()])
+
+
+def test_toml_noise_scale_declares_perturbed_density():
+    d = load_model("derivations/models/two_gaussians_perturbed.toml")
+    assert d.noise_scale is not None and d.noise_scale.name == "sigma"
+    assert d.log_density.has(ss.LogSumExp)
+
+
+def test_toml_noise_scale_must_be_a_parameter(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text('variables = ["x"]\nenergy = "x**2"\nnoise_scale = "s"\n')
+    with pytest.raises(ss.SymscoreError, match="noise_scale"):
+        load_model(str(p))

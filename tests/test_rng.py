@@ -209,6 +209,23 @@ def test_uniform_conversions_at_the_extremes():
     assert z0 == pytest.approx(math.sqrt(2 * 53 * math.log(2)), rel=1e-15) and z1 == 0.0
 
 
+def test_log_and_sincos_polynomials_against_mpmath():
+    import mpmath as mp
+    mp.mp.dps = 40
+    g = np.random.default_rng(4)
+    u = np.concatenate([(g.integers(0, 2**53, 400) + 1.0) * 2.0**-53,
+                        [2.0**-53, 2.0**-63, 0.5, 0.7071067811865476, 1 - 2.0**-53]])
+    for x in u:
+        want = mp.log(mp.mpf(x))
+        assert abs(mp.mpf(rng.log_unit(x)) - want) <= 4e-16 * abs(want)
+    assert rng.log_unit(1.0) == 0.0
+    v = np.concatenate([g.integers(0, 2**53, 400) * 2.0**-53, np.arange(8) / 8, [1 - 2.0**-53]])
+    for x in v:
+        c, s = rng.sincos_2pi(x)
+        assert abs(mp.mpf(c) - mp.cos(2 * mp.pi * mp.mpf(x))) <= 2.5e-16
+        assert abs(mp.mpf(s) - mp.sin(2 * mp.pi * mp.mpf(x))) <= 2.5e-16
+
+
 def test_box_muller_matches_its_formula():
     u1, u2 = 0.3, 0.7
     z0, z1 = rng.box_muller(u1, u2)

@@ -23,6 +23,10 @@ Normals
     ``r = √(−2 log u₁)`` (finite: u₁ ≥ 2⁻⁵³ gives r ≤ 8.58), ``z₀ = r cos 2πu₂``,
     ``z₁ = r sin 2πu₂``. Both normals of a pair are used; samplers fill
     coordinates (0, 1), (2, 3), … pairwise and drop the last sine when D is odd.
+    log and (cos, sin)(2πu) are evaluated by :func:`log_unit` and
+    :func:`sincos_2pi`: exact range reductions plus polynomials, float arithmetic
+    only (≤ 2 ulp against mpmath), so that loops over chains vectorise on the CPU
+    (libm calls do not; measured 2.3× faster ULA) and CUDA compiles the same code.
 
 All stream functions below are plain ``numba.njit`` functions on scalars (uint64
 words in, new words out), so the CPU drivers, CUDA kernels and the CUDA
@@ -51,7 +55,7 @@ import numpy as np
 from ..errors import SamplerError
 
 __all__ = ["seed_states", "check_seed", "splitmix64", "xoroshiro128p_next", "xoroshiro128p_jump",
-           "unit_float64", "open_unit_float64", "box_muller", "next_uniform", "next_open_uniform",
+           "unit_float64", "open_unit_float64", "log_unit", "sincos_2pi", "box_muller", "next_uniform", "next_open_uniform",
            "next_normal_pair", "uniforms", "normals", "NumpyStreams", "JUMP", "ROTATIONS"]
 
 _U = np.uint64
@@ -123,12 +127,82 @@ def open_unit_float64(u):
     return np.float64(np.int64(_U(u) >> _S11) + 1) * _TWO_M53
 
 
+# atanh series coefficients 2/(2k+1): log m = 2·atanh(s), s = (m − 1)/(m + 1)
+_L1, _L3, _L5, _L7 = 2.0, 2.0 / 3, 2.0 / 5, 2.0 / 7
+_L9, _L11, _L13, _L15 = 2.0 / 9, 2.0 / 11, 2.0 / 13, 2.0 / 15
+_L17, _L19, _L21, _L23 = 2.0 / 17, 2.0 / 19, 2.0 / 21, 2.0 / 23
+_LN2_HI = 0.6931471803691238            # ln 2 = _LN2_HI + _LN2_LO (hi has 32 bits)
+_LN2_LO = 1.9082149292705877e-10
+_SQRT_HALF = 0.7071067811865476
+_HALF_PI = 0.5 * math.pi
+
+
+@_jit_inline
+def _scale_up(m, e, limit, factor, k):
+    """(m·factor, e − k) if m < limit else (m, e); factor = 2ᵏ, so exact."""
+    small = m < limit
+    return (m * factor if small else m), (e - k if small else e)
+
+
+@_jit_inline
+def log_unit(u):
+    """log u for u ∈ [2⁻⁶³, 1] by float arithmetic only (no libm call, no bit casts,
+    no branches: loops over chains vectorise, and CUDA compiles it unchanged).
+    u = m·2ᵉ with m ∈ [√½, √2) by exact scalings; log m = 2·atanh(s),
+    s = (m−1)/(m+1), |s| ≤ 0.172, by its series to s²³ (truncation < 1e-18)."""
+    m, e = _scale_up(u, 0.0, 2.0**-32, 2.0**32, 32.0)   # binary search for the exponent
+    m, e = _scale_up(m, e, 2.0**-16, 2.0**16, 16.0)
+    m, e = _scale_up(m, e, 2.0**-8, 2.0**8, 8.0)
+    m, e = _scale_up(m, e, 2.0**-4, 2.0**4, 4.0)
+    m, e = _scale_up(m, e, 2.0**-2, 2.0**2, 2.0)
+    m, e = _scale_up(m, e, 0.5, 2.0, 1.0)               # now m ∈ [½, 1)
+    m, e = _scale_up(m, e, _SQRT_HALF, 2.0, 1.0)        # m ∈ [√½, √2)
+    s = (m - 1.0) / (m + 1.0)
+    z = s * s
+    p = _L21 + z * _L23
+    p = _L19 + z * p
+    p = _L17 + z * p
+    p = _L15 + z * p
+    p = _L13 + z * p
+    p = _L11 + z * p
+    p = _L9 + z * p
+    p = _L7 + z * p
+    p = _L5 + z * p
+    p = _L3 + z * p
+    return e * _LN2_HI + (e * _LN2_LO + s * (_L1 + z * p))
+
+
+@_jit_inline
+def sincos_2pi(u):
+    """(cos 2πu, sin 2πu) for u ∈ [0, 1), float arithmetic only: q = round(4u) and
+    r = 4u − q are exact, θ = r·π/2 ∈ [−π/4, π/4], Taylor polynomials of degree
+    18/17 (truncation < 1e-18), then the quadrant rotation by q mod 4."""
+    a = 4.0 * u
+    q = math.floor(a + 0.5)
+    t = (a - q) * _HALF_PI
+    z = t * t
+    c = 1.0 + z * (-1.0 / 2 + z * (1.0 / 24 + z * (-1.0 / 720 + z * (1.0 / 40320 + z * (
+        -1.0 / 3628800 + z * (1.0 / 479001600 + z * (-1.0 / 87178291200 + z * (
+            1.0 / 20922789888000 + z * (-1.0 / 6402373705728000)))))))))
+    s = t * (1.0 + z * (-1.0 / 6 + z * (1.0 / 120 + z * (-1.0 / 5040 + z * (
+        1.0 / 362880 + z * (-1.0 / 39916800 + z * (1.0 / 6227020800 + z * (
+            -1.0 / 1307674368000 + z * (1.0 / 355687428096000)))))))))
+    qm = q - 4.0 * math.floor(q * 0.25)           # q mod 4 ∈ {0, 1, 2, 3}
+    odd = qm == 1.0 or qm == 3.0
+    cc = s if odd else c
+    ss = c if odd else s
+    cc = -cc if (qm == 1.0 or qm == 2.0) else cc
+    ss = -ss if qm >= 2.0 else ss
+    return cc, ss
+
+
 @_jit_inline
 def box_muller(u1, u2):
-    """Two independent N(0, 1) from u1 ∈ (0, 1], u2 ∈ [0, 1)."""
-    r = math.sqrt(-2.0 * math.log(u1))
-    a = _TWO_PI * u2
-    return r * math.cos(a), r * math.sin(a)
+    """Two independent N(0, 1) from u1 ∈ (0, 1], u2 ∈ [0, 1):
+    √(−2 log u1)·(cos 2πu2, sin 2πu2)."""
+    r = math.sqrt(-2.0 * log_unit(u1))
+    c, s = sincos_2pi(u2)
+    return r * c, r * s
 
 
 @_jit_inline
