@@ -145,16 +145,21 @@ def main(argv=None):
     ss.mala(k, X0[:512], theta, h, 2, seed=0)
     ss.annealed_langevin(kp, X0[:512], None, h, 2, seed=0, sigmas=sig)
     print(f"  compile/load: {time.perf_counter() - t:.1f} s")
+    def checked(result):
+        assert result.n_nonfinite == 0 and np.all(np.isfinite(result.x))
+        return result
+
     for n in sorted({1, threads}):
         numba.set_num_threads(n)
-        sec = best(lambda: ss.langevin(k, X0, theta, h, T, seed=1), args.repeat)
+        sec = best(lambda: checked(ss.langevin(k, X0, theta, h, T, seed=1)), args.repeat)
         add(f"symscore ULA (cpu, {n} thread{'s' * (n > 1)})", sec, N * T)
     numba.set_num_threads(threads)
-    sec = best(lambda: ss.mala(k, X0, theta, h, T, seed=1), args.repeat)
+    sec = best(lambda: checked(ss.mala(k, X0, theta, h, T, seed=1)), args.repeat)
     add(f"symscore MALA (cpu, {threads} threads)", sec, N * T)
-    sec = best(lambda: ss.annealed_langevin(kp, X0, None, h, t_level, seed=1, sigmas=sig),
-               args.repeat)
-    add(f"symscore annealed L=10×T={t_level} (cpu, {threads} threads)", sec, N * 10 * t_level)
+    sec = best(lambda: checked(ss.annealed_langevin(kp, X0, None, h, t_level, seed=1,
+                                                    sigmas=sig)), args.repeat)
+    add(f"symscore annealed, exact p_σ of the mixture, L=10×T={t_level} "
+        f"(cpu, {threads} threads)", sec, N * 10 * t_level)
     symscore_ula = max(r[1] for r in rows if r[0].startswith("symscore ULA"))
 
     sec = best(lambda: numpy_ula(X0, arrays, h, peer_steps), 1)

@@ -299,7 +299,7 @@ class Kernels:
             shape = (N, D) if not levels else (len(sigmas), N, D)
             Z = self._array(noise, "noise", shape)
             if not levels:
-                Z = Z[None]
+                Z = [Z]  # (a list: CUDA device arrays have no [None] indexing)
             for s, z in zip(sigmas, Z):
                 total += self._ops.dsm_sum(X, z, s, levels, th)
         else:

@@ -114,7 +114,8 @@ _DSM = _IMPORT + f'''
 
 {_JIT}
 def cu_dsm_sum(X, Z, sigma, weighted, theta, c, partial):
-    # partial[b] = Σ over block b of ½‖s(x+σz) + z/σ‖²  (weighted: ½‖σ s(x+σz) + z‖²)
+    # partial[b] = Σ over block b of ½‖s(x+σz) + z/σ‖²
+    #              (weighted: ½‖σ s(x+σz) + z‖²)
 {_BUF}
     acc = np.float64(0.0){_LOOP}
         if weighted:

@@ -29,8 +29,9 @@ import numpy as np
 
 from ...errors import BackendUnavailableError, ShapeError
 
-__all__ = ["cuda_status", "require_cuda", "simulator_enabled", "prepare_module", "launch_config",
-           "DeviceArgs", "block_sums", "INSTALL_HINT"]
+__all__ = ["cuda_status", "require_cuda", "simulator_enabled", "prepare_module",
+           "launch_config", "launch", "block_sums", "is_device_array", "DeviceArgs",
+           "INSTALL_HINT"]
 
 INSTALL_HINT = "pip install symscore[cuda]"
 
