@@ -47,7 +47,8 @@ def mixture(dim, K, seed=0):
     rng = np.random.default_rng(seed)
     th = np.array(d.defaults)
     pos = np.array([not dom.contains(-1) for dom in d.domains])
-    th = np.where(pos, th * np.exp(0.1 * rng.normal(size=th.size)), th + 0.1 * rng.normal(size=th.size))
+    noise = 0.1 * rng.normal(size=th.size)
+    th = np.where(pos, th * np.exp(noise), th + noise)
     return d, th
 
 
@@ -129,7 +130,8 @@ def jax_peers(density, theta):
     th = (jnp.array(groups["logits"]), jnp.array(groups["means"]),
           jnp.array(groups["prec_chol"]))
     batch = jax.jit(lambda X, th: jnp.mean(jax.vmap(ism, in_axes=(0, None))(X, th)))
-    vg = jax.jit(jax.value_and_grad(lambda th, X: jnp.mean(jax.vmap(ism, in_axes=(0, None))(X, th))))
+    vg = jax.jit(jax.value_and_grad(
+        lambda th, X: jnp.mean(jax.vmap(ism, in_axes=(0, None))(X, th))))
 
     def loss(X):
         return float(batch(X, th))

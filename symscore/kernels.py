@@ -125,7 +125,7 @@ class Kernels:
 
     def _array(self, X, name, shape, allow_empty=False):
         if self.target == "cuda" and not isinstance(X, np.ndarray):
-            dev = self._ops.device_array(X, name, shape)  # device in → device out
+            dev = self._ops.device_array(X, name, shape, allow_empty)  # device in/out
             if dev is not None:
                 return dev
         if isinstance(X, np.ndarray):

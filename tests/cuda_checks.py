@@ -137,11 +137,21 @@ def check_device_arrays(ctx):
     close("score (device in/out)", s, c.score(ctx.X, ctx.theta), 1e-12)
     close("ism (device in/out)", g.ism(dX, ctx.theta), c.ism(ctx.X, ctx.theta), 1e-12)
     close("ism_loss (device X)", g.ism_loss(dX, ctx.theta), c.ism_loss(ctx.X, ctx.theta), 1e-12)
+    ga, ca, dXa, th = ctx.k(ctx.aux, "cuda"), ctx.k(ctx.aux, "cpu"), cuda.to_device(ctx.Xa), \
+        ctx.atheta
+    close("dsm (device X, seed)", ga.dsm_loss(dXa, th, 0.5, seed=3),
+          ca.dsm_loss(ctx.Xa, th, 0.5, seed=3), 1e-12)
+    close("ssm (device X)", ga.ssm_loss(dXa, th, 2, seed=4), ca.ssm_loss(ctx.Xa, th, 2, seed=4),
+          1e-12)
+    Z = np.random.default_rng(6).normal(size=ctx.Xa.shape)
+    close("dsm (device X and noise)", ga.dsm_loss(dXa, th, 0.7, noise=cuda.to_device(Z)),
+          ca.dsm_loss(ctx.Xa, th, 0.7, noise=Z), 1e-12)
     for bad, why in ((cuda.to_device(ctx.X.astype(np.float32)), "dtype"),
                      (cuda.to_device(np.asfortranarray(ctx.X)), "contiguous"),
-                     (cuda.to_device(ctx.X[:, :1].copy()), "shape")):
+                     (cuda.to_device(ctx.X[:, :1].copy()), "shape"),
+                     (cuda.to_device(ctx.X[:0].copy()), "no samples")):
         try:
-            g.score(bad, ctx.theta)
+            g.ism_loss(bad, ctx.theta)
         except ShapeError as exc:
             assert why in str(exc), str(exc)
         else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...errors import ShapeError
 from ..host import HostOps
 from . import runtime as rt
 
@@ -49,14 +50,17 @@ class CudaOps(HostOps):
         mod.consts.py_func(th, c)
         return th, c
 
-    def device_array(self, a, name: str, shape: tuple):
+    def device_array(self, a, name: str, shape: tuple, allow_empty: bool = False):
         """``a`` if it is a device array of the right dtype, layout and shape
         (:class:`~symscore.ShapeError` otherwise); None for host arrays. Device
         arrays are not scanned for NaN (that would be an extra pass over memory):
         non-finite inputs give non-finite results."""
         if not rt.is_device_array(a):
             return None
-        return rt.DeviceArgs(self.dtype).device(a, name, shape)
+        dev = rt.DeviceArgs(self.dtype).device(a, name, shape)
+        if not allow_empty and tuple(dev.shape)[-2 if len(shape) > 1 else 0] == 0:
+            raise ShapeError(f"{name} holds no samples (shape {tuple(dev.shape)})")
+        return dev
 
     def _setup(self, mod, X, theta):
         """(DeviceArgs, X on device, θ on device, c on device, N)."""

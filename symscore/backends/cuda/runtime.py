@@ -60,12 +60,35 @@ def cuda_status() -> tuple[bool, str]:
     try:
         if cuda.is_available():
             name = cuda.get_current_device().name
-            return True, name.decode() if isinstance(name, bytes) else str(name)
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            missing = _compiler_missing()
+            if missing:
+                return False, (f"the GPU {name} was found, but numba-cuda cannot compile for "
+                               f"it: {missing}; install the CUDA compiler libraries, e.g. "
+                               "pip install 'numba-cuda[cu12]' (or [cu13], matching the "
+                               "driver), or a CUDA toolkit")
+            return True, name
         reason = str(cuda.cuda_error() or "numba.cuda.is_available() is False").strip()
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
     reason = " ".join(reason.split())
     return False, f"no usable NVIDIA GPU / CUDA driver ({reason})"
+
+
+def _compiler_missing() -> str | None:
+    """What numba-cuda lacks to compile kernels (NVVM, libdevice, NVRTC), or None."""
+    try:
+        from numba.cuda.cudadrv import libs, nvrtc, nvvm
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    for what, probe in (("NVVM", nvvm.NVVM), ("libdevice", libs.get_libdevice),
+                        ("NVRTC", nvrtc.get_supported_ccs)):
+        try:
+            if not probe():
+                return f"{what} not found"
+        except Exception as exc:
+            return f"{what} not found ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+    return None
 
 
 def require_cuda() -> str:

@@ -139,24 +139,22 @@ class CudaSamplerRunner:
         from . import runtime
         self._cuda = cuda
         self._rt = runtime
+        self._ops = kernels._ops
         self.module = kernels.module
         self._trace = None  # (host trace, its device copy)
 
     def langevin(self, X, S, thetas, steps, T, t_begin, t_end, thin, trace, bad):
         mod = self.module
-        thetas = np.ascontiguousarray(thetas, dtype=mod.DTYPE)
-        C = np.empty((thetas.shape[0], mod.NC), dtype=mod.DTYPE)
-        for l in range(thetas.shape[0]):
-            _consts(mod, thetas[l], C[l])
+        pairs = [self._ops.prepare(mod, th) for th in thetas]  # (θ_l, c_l = consts(θ_l))
+        thetas = np.stack([th for th, _ in pairs])
+        C = np.stack([c for _, c in pairs])
         steps = np.ascontiguousarray(steps, dtype=np.float64)
         self._run(mod.cu_langevin, X, S, (thetas, C, steps, int(T), int(t_begin), int(t_end),
                                           int(thin)), trace, (bad,), t_begin, t_end, thin)
 
     def mala(self, X, S, theta, step, t_begin, t_end, thin, trace, accepted, nonfinite):
         mod = self.module
-        theta = np.ascontiguousarray(theta, dtype=mod.DTYPE)
-        c = np.empty(mod.NC, dtype=mod.DTYPE)
-        _consts(mod, theta, c)
+        theta, c = self._ops.prepare(mod, theta)
         self._run(mod.cu_mala, X, S, (theta, c, float(step), int(t_begin), int(t_end),
                                       int(thin)), trace, (accepted, nonfinite),
                   t_begin, t_end, thin)
@@ -182,8 +180,3 @@ class CudaSamplerRunner:
             self._trace = (trace, self._cuda.device_array(trace.shape, trace.dtype))
         return self._trace[1]
 
-
-def _consts(mod, theta, c):
-    """c = consts(θ) on the host (under the simulator from its Python source)."""
-    from .runtime import simulator_enabled
-    (mod.consts.py_func if simulator_enabled() else mod.consts)(theta, c)
