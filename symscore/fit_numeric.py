@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.optimize as so
 import sympy as sp
 
 from .errors import FitError
@@ -84,6 +83,7 @@ def _guarded(fun):
 
 def _one_start(fun, theta0, bounds, params, tol, max_iter):
     wrapped, best = _guarded(fun)
+    import scipy.optimize as so  # imported on first fit: keeps `import symscore` light
     try:
         res = so.minimize(wrapped, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
                           options={"maxiter": max_iter, "gtol": tol, "ftol": 1e2 * tol**2,

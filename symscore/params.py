@@ -9,6 +9,7 @@ shape (K, D), lower-triangular ``prec_chol`` of shape (K, D, D), ...):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
@@ -58,12 +59,20 @@ def domain_from_assumptions(symbol: sp.Symbol) -> sp.Set:
     return REAL
 
 
-def in_domain(value: float, domain: sp.Set) -> bool:
+@lru_cache(maxsize=None)
+def _bounds(domain: sp.Set) -> tuple[float, float, bool, bool]:
     if domain == REAL:
-        return bool(np.isfinite(value))
-    lo, hi = float(domain.start), float(domain.end)
-    above = value > lo if domain.left_open else value >= lo
-    below = value < hi if domain.right_open else value <= hi
+        return -np.inf, np.inf, True, True
+    return float(domain.start), float(domain.end), bool(domain.left_open), bool(domain.right_open)
+
+
+def in_domain(value: float, domain: sp.Set) -> bool:
+    """Whether a finite number lies in ``domain`` (bounds are read once per domain)."""
+    lo, hi, lo_open, hi_open = _bounds(domain)
+    if not np.isfinite(value):
+        return False
+    above = value > lo if lo_open else value >= lo
+    below = value < hi if hi_open else value <= hi
     return bool(above and below)
 
 
