@@ -172,7 +172,7 @@ def main(argv=None) -> int:
     cpu_steps = min(steps, 10 if a.tiny else 200)
     t_cpu, _ = timed(lambda: sampling.langevin(kc, x0[:cpu_chains], theta, step_size=0.05,
                                                n_steps=cpu_steps, seed=2), lambda: None)
-    rows.append((f"Langevin {chains:.0e} chains × {steps} steps", chains * steps, t_lan,
+    rows.append((f"Langevin {chains:,} chains × {steps} steps", chains * steps, t_lan,
                  cpu_chains * cpu_steps / t_cpu,
                  f"{res.n_nonfinite} non-finite chains; incl. host seeding and transfers"))
 

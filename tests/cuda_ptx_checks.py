@@ -90,7 +90,7 @@ def signatures(dtype):
                  "cu_score": (A2, A1, A1, A2), "cu_ism_sum": total,
                  "cu_langevin": (A2, U2, A2, A2, F1, i64, i64, i64, i64, A3, I1),
                  "cu_mala": (A2, U2, A1, A1, nt.float64, i64, i64, i64, A3, I1, I1)},
-        "ism_grad": {"cu_ism_grad_sum": (A2, A1, A1, F1, F2)},
+        "ism_grad": {"cu_ism_grad_sum": (A2, A1, A1, F2)},
         "dsm": {"cu_dsm_sum": (A2, A2, dt, nt.boolean, A1, A1, F1)},
         "ssm": {"cu_ssm_sum": (A2, A3, A1, A1, F1)},
         "weighted": {"cu_weighted": per_sample, "cu_weighted_sum": total},

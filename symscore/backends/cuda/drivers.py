@@ -11,7 +11,9 @@ Each template is Python source appended to the generated file of target
   float64 (also for float32 kernels, as the CPU target does), a block adds its
   threads' sums by a shared-memory tree and writes ``partial[block]``; the host
   adds the few block sums (no per-sample atomics). Launches must use a
-  power-of-two block size ≤ ``TPB_MAX``.
+  power-of-two block size ≤ ``TPB_MAX``;
+* ``cu_ism_grad_sum(X, theta, c, partial)``: ``partial[block, :]`` = [Σ ism,
+  Σ ∂ism/∂θ₀, …] (P + 1 columns).
 
 >>> sorted(t.name for t in templates_for("cuda", "ism_grad"))
 ['cu_ism_grad_sum']
@@ -89,25 +91,44 @@ def cu_score(X, theta, c, out):{_LOOP}
 '''
 
 _ISM_GRAD = _IMPORT + f'''
+CU_P1 = P + 1  # [ism, ∂ism/∂θ_0, …]; module globals: array shapes must be constants
+CU_G = 8  # columns added per pass of the shared-memory tree
+
 
 {_JIT}
-def cu_ism_grad_sum(X, theta, c, partial, gpartial):
-    # partial[b] = Σ ism, gpartial[b, j] = Σ ∂ism/∂θ_j over block b's samples.
+def cu_ism_grad_sum(X, theta, c, partial):
+    # partial[b, 0] = Σ ism, partial[b, 1 + j] = Σ ∂ism/∂θ_j over block b's samples.
     # The θ-gradient of each sample is formed in the kernel dtype (gs), then
-    # accumulated in float64 (ga), as on the CPU target.
-{_BUF}
+    # accumulated in float64 (acc), as on the CPU target. The block reduces CU_G
+    # columns per tree pass (few barriers, shared memory independent of P).
+    buf = cuda.shared.array(({TPB_MAX}, CU_G), np.float64)
     gs = cuda.local.array(P, DTYPE)
-    ga = cuda.local.array(P, np.float64)
-    for j in range(P):
-        ga[j] = 0.0
-    acc = np.float64(0.0){_LOOP}
+    acc = cuda.local.array(CU_P1, np.float64)
+    for j in range(CU_P1):
+        acc[j] = 0.0{_LOOP}
         for j in range(P):
             gs[j] = DTYPE(0.0)
-        acc += ism_grad_c(X[i], theta, c, gs)
+        acc[0] += ism_grad_c(X[i], theta, c, gs)
         for j in range(P):
-            ga[j] += gs[j]
-        i += stride{_block_sum("acc", "partial[cuda.blockIdx.x]")}
-    for j in range(P):{_block_sum("ga[j]", "gpartial[cuda.blockIdx.x, j]", "        ")}
+            acc[j + 1] += gs[j]
+        i += stride
+    t = cuda.threadIdx.x
+    for j0 in range(0, CU_P1, CU_G):
+        cuda.syncthreads()
+        for k in range(CU_G):
+            buf[t, k] = acc[j0 + k] if j0 + k < CU_P1 else 0.0
+        cuda.syncthreads()
+        h = cuda.blockDim.x // 2
+        while h > 0:
+            if t < h:
+                for k in range(CU_G):
+                    buf[t, k] += buf[t + h, k]
+            cuda.syncthreads()
+            h //= 2
+        if t == 0:
+            for k in range(CU_G):
+                if j0 + k < CU_P1:
+                    partial[cuda.blockIdx.x, j0 + k] = buf[0, k]
 '''
 
 _DSM = _IMPORT + f'''

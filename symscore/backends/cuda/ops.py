@@ -103,7 +103,8 @@ class CudaOps(HostOps):
         _, dX, dth, dc, n = self._setup(mod, X, theta)
         if n == 0:
             return 0.0, np.zeros(P)
-        return rt.block_sums(mod.cu_ism_grad_sum, n, (dX, dth, dc), n_extra=P)
+        sums = rt.block_sums(mod.cu_ism_grad_sum, n, (dX, dth, dc), width=P + 1)
+        return float(sums[0]), sums[1:]
 
     def dsm_sum(self, X, Z, sigma: float, weighted: bool, theta) -> float:
         """Σ over rows of the DSM integrand at x + σz (z = rows of Z)."""

@@ -28,6 +28,7 @@ import types
 import numpy as np
 
 from ...errors import BackendUnavailableError, ShapeError
+from .drivers import TPB_MAX
 
 __all__ = ["cuda_status", "require_cuda", "simulator_enabled", "prepare_module",
            "launch_config", "launch", "block_sums", "is_device_array", "DeviceArgs",
@@ -171,7 +172,7 @@ def _bind_for_simulator(mod) -> None:
 # launches
 
 SIM_LAUNCH = (32, 4)  # (threads per block, max blocks) under the simulator
-TPB = 128
+TPB = TPB_MAX  # threads per block on a GPU (the drivers' shared buffers hold TPB_MAX)
 
 
 def launch_config(n: int, reduction: bool = False) -> tuple[int, int]:
@@ -189,20 +190,17 @@ def launch_config(n: int, reduction: bool = False) -> tuple[int, int]:
     return max(1, min(cap, math.ceil(n / tpb))), tpb
 
 
-def block_sums(kernel, n: int, args, n_extra: int = 0):
-    """Launch a block-sum kernel ``kernel(*args, partial[, gpartial])`` over ``n``
-    items; return Σ of the block sums (and the column sums of ``gpartial``,
-    shape (blocks, n_extra), when ``n_extra``). The final add is on the host:
-    a few hundred numbers."""
+def block_sums(kernel, n: int, args, width: int = 0):
+    """Launch a block-sum kernel ``kernel(*args, partial)`` over ``n`` items and
+    add its block sums ``partial`` (shape (blocks,), or (blocks, width) when
+    ``width``) on the host: a few thousand numbers at most. Returns a float, or
+    the float64 array of column sums."""
     from numba import cuda
     blocks, tpb = launch_config(n, reduction=True)
-    partial = cuda.device_array(blocks, np.float64)
-    if n_extra:
-        gpartial = cuda.device_array((blocks, n_extra), np.float64)
-        kernel[blocks, tpb](*args, partial, gpartial)
-        return float(partial.copy_to_host().sum()), gpartial.copy_to_host().sum(axis=0)
+    partial = cuda.device_array((blocks, width) if width else blocks, np.float64)
     kernel[blocks, tpb](*args, partial)
-    return float(partial.copy_to_host().sum())
+    sums = partial.copy_to_host().sum(axis=0)
+    return sums if width else float(sums)
 
 
 def launch(kernel, n: int, *args) -> None:
