@@ -89,25 +89,36 @@ def test_identity_checker_can_fail():
     assert wrong.status == Status.FAILED and wrong.evidence["residual"] != 0
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.floats(-2, 2), st.floats(-2, 2), st.floats(0.2, 3), st.floats(-1, 1))
-def test_pointwise_identities_hold_for_concrete_functions(a, b, c, d):
-    """Instantiate the generic statements with concrete smooth s, p, h and evaluate
-    both sides with mpmath (independent of SymPy's expand)."""
-    s_c = sp.sin(c * XI) + d * XI * XREST**2
-    p_c = sp.exp(-c * (XI - a)**2 - XREST**2 + d * XI * XREST)
+_A, _C, _D = sp.symbols("a c d", real=True)
+
+
+@pytest.fixture(scope="module")
+def instantiated_identities():
+    """lhs − rhs of the generic statements with concrete smooth s, p, h substituted,
+    as mpmath functions of (xᵢ, x₋ᵢ, a, c, d) — built once."""
+    s_c = sp.sin(_C * XI) + _D * XI * XREST**2
+    p_c = sp.exp(-_C * (XI - _A)**2 - XREST**2 + _D * XI * XREST)
     h_c = XI**2 + 1
-    s_f, p_f, h_f = I.GENERIC["s"], I.GENERIC["p"], I.GENERIC["h"]
-    for make in (I.pointwise_identity, I.weighted_pointwise_identity, I.product_rule_identity,
-                 I.log_derivative_identity):
+    rep = {I.GENERIC["s"]: s_c, I.GENERIC["p"]: p_c, I.GENERIC["h"]: h_c}
+    out = []
+    for make in (I.pointwise_identity, I.weighted_pointwise_identity,
+                 I.product_rule_identity, I.log_derivative_identity, I.expansion_identity):
         stmt = make().statement
-        concrete = {s_f: s_c, p_f: p_c, h_f: h_c}
-        # instantiate each side separately: Eq may collapse to True once concrete
-        lhs_e, rhs_e = (side.subs(concrete).doit() for side in (stmt.lhs, stmt.rhs))
-        f = mp_callable(lhs_e - rhs_e, [XI, XREST])
-        with mp.workdps(40):
-            lhs = mp_callable(lhs_e, [XI, XREST])(b, a)
-            assert abs(f(b, a)) <= mp.mpf(10)**-30 * (1 + abs(lhs))
+        lhs, rhs = (side.subs(rep).doit() for side in (stmt.lhs, stmt.rhs))
+        assert not lhs.has(sp.Function("s_i"))
+        out.append((mp_callable(lhs - rhs, [XI, XREST, _A, _C, _D]),
+                    mp_callable(lhs, [XI, XREST, _A, _C, _D])))
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(-2, 2), st.floats(-2, 2), st.floats(0.2, 3), st.floats(-1, 1), st.floats(-2, 2))
+def test_pointwise_identities_hold_for_concrete_functions(instantiated_identities, a, b, c, d,
+                                                          y):
+    """Both sides evaluated with mpmath at 40 digits agree (independent of SymPy's expand)."""
+    with mp.workdps(40):
+        for diff, lhs in instantiated_identities:
+            assert abs(diff(b, y, a, c, d)) <= mp.mpf(10)**-30 * (1 + abs(lhs(b, y, a, c, d)))
 
 
 def test_timeout_interrupts_and_nests():
