@@ -49,8 +49,8 @@ from . import fit_exact, fit_numeric
 from .density import Density
 from .errors import DensityError, FitError, InputValueError, ShapeError, SymscoreError
 from .objectives import default_weights
-from .params import in_domain, pack
-from .fit_result import FitResult, _by_group, _interval_text
+from .params import in_domain, pack, unpack
+from .fit_result import FitResult, _interval_text
 
 __all__ = ["fit", "FitResult", "BoundaryBiasWarning", "FitWarning"]
 
@@ -291,7 +291,7 @@ def _result(theta, loss, iterations, converged, message, method, cov, note, at_b
             cond, details, common) -> FitResult:
     density = common["density"]
     se = None if cov is None else np.sqrt(np.clip(np.diag(cov), 0, None))
-    return FitResult(theta=theta, params=_by_group(density, theta), loss=loss,
+    return FitResult(theta=theta, params=unpack(density, theta, check=False), loss=loss,
                      iterations=iterations, converged=converged, message=message,
                      method=method, stderr=se, covariance=cov, stderr_note=note,
                      at_bound=at_bound, condition=cond, details=details, **common)

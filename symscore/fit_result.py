@@ -18,6 +18,7 @@ import numpy as np
 import sympy as sp
 
 from .density import Density
+from .params import unpack
 
 __all__ = ["FitResult"]
 
@@ -50,7 +51,7 @@ class FitResult:
 
     @property
     def stderr_by_name(self) -> dict | None:
-        return None if self.stderr is None else _by_group(self.density, self.stderr)
+        return None if self.stderr is None else unpack(self.density, self.stderr, check=False)
 
     def __repr__(self):
         head = ", ".join(f"{p.name}={t:.6g}" for p, t in zip(self.density.params[:6], self.theta))
@@ -79,16 +80,6 @@ class FitResult:
         return "\n".join(lines)
 
 
-def _by_group(density, flat) -> dict:
-    """``unpack`` without the domain check (an estimate may sit on a domain bound)."""
-    index = {p: i for i, p in enumerate(density.params)}
-    out = {}
-    for g in density.param_groups:
-        arr = np.zeros(g.shape)
-        for idx, sym in g.entries:
-            arr[idx] = flat[index[sym]]
-        out[g.name] = arr
-    return out
 
 
 def _interval_text(dom) -> str:

@@ -146,9 +146,10 @@ def pack(density, values) -> np.ndarray:
     return theta
 
 
-def unpack(density, theta) -> dict[str, np.ndarray]:
-    """The inverse of :func:`pack`: a dict of named arrays (group shapes)."""
-    theta = pack(density, theta)
+def unpack(density, theta, check: bool = True) -> dict[str, np.ndarray]:
+    """The inverse of :func:`pack`: a dict of named arrays (group shapes).
+    ``check=False`` skips the domain check (e.g. an estimate sitting on a bound)."""
+    theta = pack(density, theta) if check else np.asarray(theta, dtype=float).reshape(-1)
     index = {p: i for i, p in enumerate(density.params)}
     out = {}
     for g in density.param_groups:
