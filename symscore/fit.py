@@ -15,11 +15,10 @@ integrand (or its weighted form on bounded supports), with standard errors.
   (:mod:`symscore.fit_numeric`).
 
 Evaluation engines: plain ISM on the numerical path runs on the generated
-kernels (``Kernels.ism_loss_and_grad``, target ``"cpu"`` or ``"numpy"``). The
-kernels offer no θ-gradient of the weighted objective yet, so a weighted
-numerical fit evaluates the integrand and its θ-gradient with NumPy (SymPy
-lambdify + CSE) — correct but slower; ``FitResult.details["engine"]`` says which
-was used. The exact path's per-sample A(x), b(x), c(x) are small expressions
+kernels (``Kernels.ism_loss_and_grad``, target ``"cpu"`` or ``"numpy"``), and
+so does the weighted objective (``Kernels.weighted_ism_loss_and_grad``); a NumPy
+(SymPy lambdify + CSE) fallback remains for kernels without that method (CUDA).
+``FitResult.details["engine"]`` says which was used. The exact path's per-sample A(x), b(x), c(x) are small expressions
 evaluated the same way.
 
 Standard errors come from the sandwich H⁻¹VH⁻¹/N (H: Hessian of the objective,

@@ -12,6 +12,7 @@ against the parameter domains). Losses are means over samples:
   weighting λ(σ) = σ², i.e. (1/L) Σₗ mean ½‖σₗ s(x + σₗz) + z‖²
 * ``ssm_loss``  mean over samples and projections v of vᵀ∇s v + ½(vᵀs)²
 * ``weighted_ism_loss``  mean Σⱼ ½hⱼsⱼ² + hⱼ∂ⱼsⱼ + hⱼ′sⱼ (bounded supports)
+  (``weighted_ism_loss_and_grad``: with its θ-gradient, targets cpu and numpy)
 
 Targets: ``"cpu"`` (numba, parallel, vectorised), ``"numpy"`` (the same
 generated expressions vectorised with NumPy: no numba needed; the reference the
@@ -265,6 +266,24 @@ class Kernels:
         X = self.samples(X)
         return self._ops.sum("weighted", X, self.theta(theta),
                              self._weights(weights)) / X.shape[0]
+
+    def weighted_ism_loss_and_grad(self, X, theta=None, weights=None):
+        """(weighted ISM loss, its gradient with respect to θ in ``density.params``
+        order), fused in one pass; targets ``cpu`` and ``numpy``.
+
+        >>> import symscore as ss
+        >>> k = ss.compile(ss.families.exponential(dim=1), target="numpy")
+        >>> loss, grad = k.weighted_ism_loss_and_grad([[1.0], [2.0]], [1.0])
+        >>> round(loss, 12) == round(k.weighted_ism_loss([[1.0], [2.0]], [1.0]), 12)
+        True
+        """
+        if not hasattr(self._ops, "grad_sum"):
+            raise BackendUnavailableError(f"weighted_ism_loss_and_grad is not available on "
+                                          f"target={self.target!r}; use 'cpu' or 'numpy'")
+        X = self.samples(X)
+        total, grad = self._ops.grad_sum("weighted", X, self.theta(theta),
+                                         self._weights(weights))
+        return total / X.shape[0], np.asarray(grad, dtype=np.float64) / X.shape[0]
 
     def esm_loss(self, X, theta, reference, reference_theta=None) -> float:
         """mean over rows of ½‖s(x; θ) − t(x)‖², t = score of the ``reference``

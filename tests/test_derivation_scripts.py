@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = sorted(p.name for p in (ROOT / "derivations").glob("0[0-6]_*.py"))  # 07: test_fit_derivation
+SCRIPTS = ["06_annealed_langevin.py"]  # 01–05: test_derivations.py; 07: test_fit_derivation.py
 
 
 def test_all_numbered_scripts_are_covered():
-    assert len(SCRIPTS) == 6
+    assert all((ROOT / "derivations" / s).is_file() for s in SCRIPTS)
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

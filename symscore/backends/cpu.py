@@ -101,15 +101,20 @@ class CpuOps(HostOps):
         run_chunks(getattr(mod, f"{what}_sums"), part.shape[0], (X,), (th, c, part))
         return math.fsum(part)
 
-    def ism_grad_sum(self, X, theta):
-        """(Σ ism, Σ ∂θ ism) over rows of X; the gradient as a float64 array."""
-        mod = self.module("ism_grad")
+    def grad_sum(self, what: str, X, theta, spec=None):
+        """(Σ f, Σ ∂θ f) over rows of X for f = ``what`` ("ism" or "weighted", from
+        the ``<what>_grad`` kernel set); the gradient as a float64 array."""
+        mod = self.module(f"{what}_grad", spec)
         th, c = self.prepare(mod, theta)
         n = _nchunks(X.shape[0], GRAD_CHUNK)
         part = np.zeros(n)
         gpart = np.zeros((n, mod.P))
-        run_chunks(mod.ism_grad_sums, n, (X,), (th, c, part, gpart))
+        run_chunks(getattr(mod, f"{what}_grad_sums"), n, (X,), (th, c, part, gpart))
         return math.fsum(part), np.array([math.fsum(col) for col in gpart.T])
+
+    def ism_grad_sum(self, X, theta):
+        """(Σ ism, Σ ∂θ ism) over rows of X; the gradient as a float64 array."""
+        return self.grad_sum("ism", X, theta)
 
     def dsm_sum(self, X, Z, sigma: float, weighted: bool, theta) -> float:
         """Σ over rows of the DSM integrand at x + σz (z = rows of Z)."""

@@ -6,7 +6,9 @@ The operations classes (:class:`~symscore.backends.cpu.CpuOps`,
 ``CudaOps``) share one interface used by :mod:`symscore.kernels`:
 ``per_sample(what, X, θ, spec)``, ``score(X, θ)``, ``sum(what, X, θ, spec)``,
 ``ism_grad_sum(X, θ)``, ``dsm_sum(X, Z, σ, weighted, θ)``, ``ssm_sum(X, V, θ)``;
-inputs are already validated, θ is flat (for ``esm``: [θ, θ_ref]).
+inputs are already validated, θ is flat (for ``esm``: [θ, θ_ref]). The host
+targets also have ``grad_sum(what, X, θ, spec)`` for ``what`` ∈ {"ism",
+"weighted"} (kernel set ``<what>_grad``); ``ism_grad_sum`` is ``grad_sum("ism", …)``.
 
 >>> HostOps.SETS["weighted"]
 'weighted'

@@ -64,16 +64,20 @@ class NumpyOps(HostOps):
         th, c = self.prepare(mod, theta)
         return self._sum(getattr(mod, f"{what}_c"), X, th, c)
 
-    def ism_grad_sum(self, X, theta):
-        mod = self.module("ism_grad")
+    def grad_sum(self, what: str, X, theta, spec=None):
+        mod = self.module(f"{what}_grad", spec)
         th, c = self.prepare(mod, theta)
+        fn = getattr(mod, f"{what}_grad_c")
         parts, grads = [], []
         for lo, hi in _blocks(X.shape[0]):
             g = np.zeros((hi - lo, mod.P), dtype=mod.DTYPE)
-            parts.append(float(np.sum(_rows(mod.ism_grad_c(X[lo:hi], th, c, g), hi - lo))))
+            parts.append(float(np.sum(_rows(fn(X[lo:hi], th, c, g), hi - lo))))
             grads.append(g.sum(axis=0, dtype=np.float64))
         grad = np.sum(grads, axis=0) if grads else np.zeros(mod.P)
         return math.fsum(parts), grad
+
+    def ism_grad_sum(self, X, theta):
+        return self.grad_sum("ism", X, theta)
 
     def dsm_sum(self, X, Z, sigma: float, weighted: bool, theta) -> float:
         mod = self.module("dsm")

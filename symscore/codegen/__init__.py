@@ -61,7 +61,9 @@ Row form (x, theta, c, out are 1-D arrays of the kernel dtype):
 ``dsm``: ``dsm_c(x, z, sigma, theta, c)`` = ½‖s(x+σz) + z/σ‖²,
     ``dsm_weighted_c(...)`` = ½‖σ s(x+σz) + z‖² (λ(σ) = σ²)
 ``ssm``: ``score_hessian_c(x, theta, c, s, H)`` (s: D, H: D·D row-major), ``ssm_from(s, H, v)``
-``weighted``: ``weighted_c(x, theta, c)``;  ``esm``: ``esm_c(x, theta, c)`` (theta = [θ, θ_ref])
+``weighted``: ``weighted_c(x, theta, c)``;  ``weighted_grad``: ``weighted_grad_c(x, theta, c, g)
+    -> weighted`` ADDS ∂/∂θ into g[0:P] (spec: the weights, as for ``weighted``)
+``esm``: ``esm_c(x, theta, c)`` (theta = [θ, θ_ref])
 
 Column and block forms (CPU target only), for vectorised loops over many
 samples/chains: every ``<f>_c`` above also exists as ``<f>_col``
@@ -75,7 +77,7 @@ best (5–8× the row form for mixtures).
 
 CPU range drivers (generated, used by :mod:`symscore.kernels`):
 ``<f>_values(X, k0, k1, theta, c, out)``, ``<f>_sums(X, k0, k1, theta, c, part)``,
-``ism_grad_sums``, ``dsm_sums(X, Z, k0, k1, sigma, theta, c, part)``, ``ssm_sums``
+``ism_grad_sums``, ``weighted_grad_sums``, ``dsm_sums(X, Z, k0, k1, sigma, theta, c, part)``, ``ssm_sums``
 (see :mod:`.ranges`); :func:`symscore.backends.cpu.run_chunks` runs them in threads.
 
 Registering driver templates

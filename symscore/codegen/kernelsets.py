@@ -131,13 +131,14 @@ def _core(b: Build):
     return {"log p~": b.density.log_density}
 
 
-def _ism_grad(b: Build):
-    ism = b.wire(objectives.ism_integrand(b.proxy))
-    grads = reverse(b.tape, ism, b.density.params)
+def _loss_grad(b: Build, name: str, integrand: sp.Expr, what: str):
+    """``name(x, theta, c, g)``: returns the integrand f, adds ∂f/∂θ into g[0:P]
+    (one reverse sweep over the tape)."""
+    f = b.wire(integrand)
+    grads = reverse(b.tape, f, b.density.params)
     outs = [("add", ("g", j), g) for j, g in enumerate(grads)]
-    b.add("ism_grad_c", ("x", "theta", "c", "g"), outs + [("return", None, ism)],
-          "returns the ISM integrand; adds its θ-gradient into g[0:P].", ranges=("grad",))
-    return {}
+    b.add(name, ("x", "theta", "c", "g"), outs + [("return", None, f)],
+          f"returns the {what}; adds its θ-gradient into g[0:P].", ranges=("grad",))
 
 
 def _dsm(b: Build, z, sigma):
@@ -180,6 +181,10 @@ def _weighted(b: Build, weights):
     expr = objectives.weighted_ism_integrand(b.proxy, weights)
     b.add("weighted_c", ("x", "theta", "c"), [("return", None, b.wire(expr))],
           "weighted ISM integrand Σⱼ ½hⱼsⱼ² + hⱼ∂ⱼsⱼ + hⱼ′sⱼ.", ranges=("values", "sums"))
+    return _weights_header(b, weights)
+
+
+def _weights_header(b: Build, weights):
     return {"weights h": sp.Tuple(*(weights or objectives.default_weights(b.density)))}
 
 
@@ -196,13 +201,14 @@ def _esm(b: Build, reference, ref_params):
 
 def build(density, kernel_set: str, spec=None) -> Build:
     """Derive the functions of ``kernel_set`` for ``density`` (``spec``: the weights
-    for ``weighted``, the reference Density for ``esm``)."""
+    for ``weighted`` and ``weighted_grad``, the reference Density for ``esm``)."""
     if kernel_set == "core":
         b = Build(density)
         b.exprs = _core(b)
     elif kernel_set == "ism_grad":
         b = Build(density)
-        b.exprs = _ism_grad(b)
+        _loss_grad(b, "ism_grad_c", objectives.ism_integrand(b.proxy), "ISM integrand")
+        b.exprs = {}
     elif kernel_set == "dsm":
         z = objectives.auxiliary_symbols(density, "z")
         sigma = sp.Dummy("sigma", positive=True)
@@ -218,6 +224,11 @@ def build(density, kernel_set: str, spec=None) -> Build:
     elif kernel_set == "weighted":
         b = Build(density)
         b.exprs = _weighted(b, spec)
+    elif kernel_set == "weighted_grad":
+        b = Build(density)
+        _loss_grad(b, "weighted_grad_c", objectives.weighted_ism_integrand(b.proxy, spec),
+                   "weighted ISM integrand")
+        b.exprs = _weights_header(b, spec)
     elif kernel_set == "esm":
         if spec is None:
             raise CodegenError("the esm kernel set needs a reference density")

@@ -15,7 +15,8 @@ lo = k·CHUNK … hi−1 of X (and Z, V) are copied into column blocks, then
 
 * ``<name>_sums(X, k0, k1, theta, c, part)``  part[k] = Σ_n f(X[n]) (float64)
 * ``<name>_values(X, k0, k1, theta, c, out)`` out[n] = f(X[n])  (or out[n, i] = fᵢ)
-* ``ism_grad_sums(X, k0, k1, theta, c, part, gpart)`` also gpart[k, j] = Σ_n ∂θⱼ f
+* ``<name>_grad_sums(X, k0, k1, theta, c, part, gpart)`` (``ism_grad``,
+  ``weighted_grad``) also gpart[k, j] = Σ_n ∂θⱼ f
 * ``ssm_sums(X, V, k0, k1, theta, c, part)``  Σ_n Σ_j vⱼᵀHvⱼ + ½(vⱼᵀs)², v_j = V[j, n]
 
 Chunk sums depend on the chunk only, never on how chunks are spread over

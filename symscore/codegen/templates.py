@@ -42,6 +42,7 @@ KERNEL_SETS = {
     "dsm": ("consts", "dsm_c", "dsm_weighted_c"),
     "ssm": ("consts", "score_hessian_c", "ssm_from"),
     "weighted": ("consts", "weighted_c"),
+    "weighted_grad": ("consts", "weighted_grad_c"),
     "esm": ("consts", "esm_c"),
 }
 

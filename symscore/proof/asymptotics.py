@@ -124,8 +124,13 @@ class TailAnalysis:
     def _poly_form(e):
         if not e.is_polynomial(Y):
             return None
-        P = sp.Poly(e, Y)
-        return Form(sp.Add(*[c * Y**k for (k,), c in P.terms() if k > 0]), sp.S.Zero)
+        coeffs: dict[int, list] = {}
+        for term in sp.Add.make_args(sp.expand(e)):   # cheaper than Poly with symbolic coeffs
+            c, r = term.as_independent(Y, as_Add=False)
+            k = 0 if r == 1 else 1 if r == Y else int(r.exp)
+            coeffs.setdefault(k, []).append(c)
+        return Form(sp.Add(*[sp.Add(*cs) * Y**k for k, cs in coeffs.items() if k > 0]),
+                    sp.S.Zero)
 
     def _cached(self, kind, e, fn):
         key = (kind, e)

@@ -26,7 +26,7 @@ from scipy import stats
 
 from .. import objectives
 from ..params import POSITIVE, REAL
-from .core import Status, Step
+from .core import ProofError, Status, Step
 from .gaussian import expect_polynomial, gaussian_moments
 from .growth import _Growth
 from .notation import Tex, is_small
@@ -175,7 +175,10 @@ def monte_carlo_step(pr: Pair, *, thetas=None, n_thetas: int = 4, n_samples: int
     rng = np.random.default_rng(seed)
     thetas = (list(thetas) if thetas is not None
               else perturb_theta(pr.model, pr.theta, n_thetas, rng))
-    d = draw(pr.data, pr.theta_data, n_samples, seed)
+    try:
+        d = draw(pr.data, pr.theta_data, n_samples, seed)
+    except ProofError:
+        return None
     X = d.samples
     model, data = pr.model, pr.data
     xs = list(model.variables)

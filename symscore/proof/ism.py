@@ -83,7 +83,7 @@ def differentiability_step(pr: Pair, weights=None) -> Step:
 def _normaliser_step(pr: Pair) -> Step:
     st = normaliser_identity()
     ev = dict(st.evidence)
-    if is_small(pr.model.log_density, 400):
+    if is_small(pr.model.log_density, 150):
         check = calculus.normaliser_drops_out(pr.model)
         ev["model_check"] = "holds" if check.holds else "residual"
         if not check.holds:

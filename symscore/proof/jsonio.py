@@ -68,6 +68,9 @@ def _eval(node):
             raise ProofError("unsupported call in a stored expression")
         args = [_eval(a) for a in node.args]
         kwargs = {k.arg: _eval(k.value) for k in node.keywords}
+        if isinstance(fn, type) and issubclass(fn, (sp.core.relational.Relational,
+                                                    sp.logic.boolalg.BooleanFunction)):
+            kwargs.setdefault("evaluate", False)   # statements are stored unevaluated
         return fn(*args, **kwargs)
     raise ProofError(f"unsupported syntax {type(node).__name__} in a stored expression")
 

@@ -26,7 +26,7 @@ import sympy as sp
 
 from .asymptotics import TailAnalysis, leading_term, substitute_end
 from .boundary import support_ends
-from .core import Status, Step
+from .core import ProofError, Status, Step
 from .gaussian import expect_polynomial, gaussian_moments
 from .growth import _Growth, joint_degree, moment_order
 from .notation import Tex, is_small
@@ -113,14 +113,15 @@ def _moment(pr, key, tex, f, absolute, seed, n, cache) -> Step:
             cache["mo"] = moment_order(data)
         mo = cache["mo"]
         if jd is not None and mo is not None:
-            k, _ = jd
+            k, slack = jd
             m, why = mo
             ok = m == sp.oo or k < 0 and m.is_nonnegative or (m - k).is_positive
             ev = {"majorant_degree": k, "moment_order": m, "tails": why}
             if ok:
                 return Step(key, title, stmt, Status.PROVEN, "polynomial majorant + tails",
-                            rf"Exact bounds give $|f(x)| \le C(1+\|x\|)^{{{sp.latex(k)}}}$ "
-                            rf"(up to an arbitrarily small power), and the data density has "
+                            rf"Exact bounds give $|f(x)| \le C(1+\|x\|)^{{{sp.latex(k)}}}$"
+                            + (" (times an arbitrarily small power, from logarithms)"
+                               if slack else "") + rf", and the data density has "
                             rf"finite moments of every order below ${sp.latex(m)}$ ({why}); "
                             rf"since ${sp.latex(k)} < {sp.latex(m)}$ the expectation is finite.",
                             ev)
@@ -203,7 +204,13 @@ def _per_coordinate(f, data, xs):
 
 
 def _monte_carlo(pr, key, title, stmt, f, absolute, seed, n, condition) -> Step:
-    d = draw(pr.data, pr.theta_data, n, seed)
+    try:
+        d = draw(pr.data, pr.theta_data, n, seed)
+    except ProofError as exc:
+        ev = {"condition": condition} if condition is not None else {}
+        return Step(key, title, stmt, Status.ASSUMED, "hypothesis",
+                    f"Assumed: SymPy could not bound this expectation and no Monte Carlo "
+                    f"estimate is possible ({exc}).", ev)
     fn = lambdify_numpy(pr.args, [f])
     X = d.samples
     with np.errstate(all="ignore"):

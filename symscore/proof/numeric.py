@@ -22,7 +22,7 @@ import sympy as sp
 from scipy import optimize, special
 
 from ..stable import LogSumExp
-from .notation import node_count
+from .core import ProofError
 
 __all__ = ["lambdify_numpy", "draw", "Draw", "mc_mean", "tail_values", "gaussian_components"]
 
@@ -43,12 +43,6 @@ def lambdify_numpy(args: Sequence[sp.Symbol], exprs):
     """A numpy function of ``args`` returning ``exprs`` (a list) with CSE."""
     return sp.lambdify(list(args), list(exprs), modules=[NUMPY_FUNCTIONS, "numpy", "scipy"],
                        cse=True)
-
-
-def _evaluate(density, values, exprs, X):
-    f = lambdify_numpy(list(density.variables) + list(density.params), exprs)
-    out = f(*[X[:, i] for i in range(X.shape[1])], *[float(v) for v in values])
-    return [np.broadcast_to(np.asarray(o, dtype=float), (X.shape[0],)) for o in out]
 
 
 # -- sampling from a data density ---------------------------------------------------------
@@ -187,7 +181,8 @@ def draw(density, values, n: int, seed: int = 0) -> Draw:
         else:
             return Draw(out, None, "inverse CDF on a 20001-point grid per coordinate")
     if not density.has_full_support:
-        raise ValueError("no sampler for a non-separable density with a bounded support")
+        raise ProofError(f"no sampler for {density.name}: not separable and its support is "
+                         "bounded on some coordinate")
     return _importance(density, values, n, rng)
 
 
@@ -250,13 +245,10 @@ def tail_values(log_abs_term, density_args, values, coordinate, end, dim,
     f = lambdify_numpy(density_args, [log_abs_term])
     rows = []
     for x in pos:
-        X = np.repeat(others[None, :, :], 1, axis=0)[0].copy()
-        X = np.insert(X, coordinate, x, axis=1) if dim > 1 else np.full((len(others), 1), x)
+        X = (np.insert(others, coordinate, x, axis=1) if dim > 1
+             else np.full((len(others), 1), x))
         with np.errstate(all="ignore"):
             v = f(*[X[:, i] for i in range(dim)], *[float(t) for t in values])[0]
         rows.append(np.broadcast_to(np.asarray(v, dtype=float), (len(others),)))
     return pos, np.array(rows)
 
-
-def size_ok(expr, limit: int = 400) -> bool:
-    return node_count(expr, limit) <= limit

@@ -21,7 +21,7 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from .core import Proof, Status, Step
+from .core import Proof, Step
 from .notation import node_count
 
 __all__ = ["proof_markdown", "proof_latex", "proof_latex_fragment", "latex_of", "LATEX_LIMIT"]
@@ -246,5 +246,3 @@ def proof_latex_fragment(proof: Proof) -> str:
                                                       latex_of(s.statement)))
     return "$$\\begin{array}{l}\n" + " \\\\\n".join(rows) + "\n\\end{array}$$"
 
-
-_ = Status  # re-exported for renderers' users

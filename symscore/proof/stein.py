@@ -20,7 +20,7 @@ from scipy import stats
 
 from .boundary import boundary_steps
 from .confirm import expectation, perturb_theta
-from .core import Proof, Status, Step
+from .core import Proof, ProofError, Status, Step
 from .identities import log_derivative_identity, product_rule_identity
 from .ism import _summary, differentiability_step, ibp_step
 from .moments import moment_steps
@@ -66,7 +66,10 @@ def _confirm(pr: Pair, seed, n_samples, level=0.99):
         return None
     rng = np.random.default_rng(seed)
     thetas = perturb_theta(pr.model, pr.theta, 4, rng)
-    d = draw(pr.data, pr.theta_data, n_samples, seed)
+    try:
+        d = draw(pr.data, pr.theta_data, n_samples, seed)
+    except ProofError:
+        return None
     fn = lambdify_numpy(pr.args, [f])
     rows, ok = [], True
     z = float(stats.norm.ppf(1 - (1 - level) / (2 * len(thetas))))

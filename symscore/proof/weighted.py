@@ -18,15 +18,14 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import objectives
-from .boundary import boundary_limit, support_ends
+from .boundary import boundary_limit, boundary_steps, support_ends
 from .confirm import closed_form_objectives, closed_form_step, monte_carlo_step
 from .core import ProofError, Proof, Status, Step
 from .identities import (expansion_identity, log_derivative_identity,
                          weighted_pointwise_identity, weighted_product_rule_identity)
 from .ism import _normaliser_step, conclusion_step, differentiability_step, ibp_step
 from .moments import moment_steps
-from .boundary import boundary_steps
-from .notation import Tex, is_small
+from .notation import Tex
 from .pairing import Pair, pair
 
 __all__ = ["prove_weighted_ism", "weights_step", "boundary_gap", "compare_minimisers"]
@@ -39,7 +38,13 @@ def _weights(model, weights):
     h = objectives.default_weights(model) if weights is None else tuple(weights)
     if len(h) != model.dim:
         raise ProofError(f"need one weight per coordinate ({model.dim}), got {len(h)}")
-    return tuple(sp.sympify(w) for w in h)
+    h = tuple(sp.sympify(w) for w in h)
+    for i, (hi, x) in enumerate(zip(h, model.variables)):
+        other = hi.free_symbols - {x}
+        if other:
+            raise ProofError(f"weight h_{i} may depend on {x} only, it uses "
+                             f"{sorted(map(str, other))}")
+    return h
 
 
 def weights_step(pr: Pair, h) -> Step:
@@ -56,9 +61,10 @@ def weights_step(pr: Pair, h) -> Step:
                  sup.end - d if sup.end.is_finite else sp.Dummy("u", real=True))
         nonneg = hi.xreplace({x: point}).is_nonnegative
         signs.append(nonneg)
-    structural = (objectives.weighted_ism_integrand(pr.model, h) ==
-                  sp.Add(*[sp.Rational(1, 2) * hi * s**2 + hi * sp.diff(s, x) + sp.diff(hi, x) * s
-                           for hi, s, x in zip(h, pr.model.score, xs)]))
+    structural = not problems and (
+        objectives.weighted_ism_integrand(pr.model, h) ==
+        sp.Add(*[sp.Rational(1, 2) * hi * s**2 + hi * sp.diff(s, x) + sp.diff(hi, x) * s
+                 for hi, s, x in zip(h, pr.model.score, xs)]))
     stmt = sp.And(*[sp.GreaterThan(hi, 0, evaluate=False) for hi in h], evaluate=False) \
         if len(h) > 1 else sp.GreaterThan(h[0], 0, evaluate=False)
     ev = {"weights": h, "integrand_is_objectives_weighted_ism_integrand": bool(structural)}
