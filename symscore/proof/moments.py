@@ -30,7 +30,7 @@ from .core import ProofError, Status, Step
 from .gaussian import expect_polynomial, gaussian_moments
 from .growth import _Growth, joint_degree, moment_order
 from .notation import Tex, is_small
-from .numeric import draw, lambdify_numpy, mc_mean
+from .numeric import draw, lambdify_numpy, mc_mean, separable_terms
 
 __all__ = ["moment_steps", "integrands"]
 
@@ -143,14 +143,7 @@ def _moment(pr, key, tex, f, absolute, seed, n, cache) -> Step:
 
 
 def _separable_terms(f, xs):
-    parts = {x: [] for x in xs}
-    for t in sp.Add.make_args(sp.expand(f) if is_small(f, 300) else f):
-        fx = t.free_symbols & set(xs)
-        if len(fx) > 1:
-            return None
-        if fx:
-            parts[fx.pop()].append(t)
-    return {x: sp.Add(*ts) for x, ts in parts.items()}
+    return separable_terms(sp.expand(f) if is_small(f, 300) else f, xs)
 
 
 def _per_coordinate(f, data, xs):

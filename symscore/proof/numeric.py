@@ -23,6 +23,7 @@ from scipy import optimize, special
 
 from ..stable import LogSumExp
 from .core import ProofError
+from .gaussian import quadratic_parts
 
 __all__ = ["lambdify_numpy", "draw", "Draw", "mc_mean", "tail_values", "gaussian_components"]
 
@@ -79,25 +80,12 @@ def gaussian_components(density, values):
     comps = []
     D = len(xs)
     for a in args:
-        if not a.is_polynomial(*xs):
+        quad = quadratic_parts(a, xs)  # a = c + bᵀx + ½xᵀHx
+        if quad is None or sp.Poly(a, *xs).total_degree() != 2:
             return None
-        P = sp.Poly(a, *xs)
-        if P.total_degree() != 2:
-            return None
-        H = np.zeros((D, D))
-        b = np.zeros(D)
-        c = 0.0
-        for monom, coeff in P.terms():
-            val = float(sp.N(coeff))
-            idx = [i for i, k in enumerate(monom) for _ in range(k)]
-            if len(idx) == 2:
-                i, j = idx
-                H[i, j] += val
-                H[j, i] += val
-            elif len(idx) == 1:
-                b[idx[0]] += val
-            else:
-                c += val
+        H = np.array(quad[0], dtype=float)
+        b = np.array(quad[1], dtype=float).reshape(-1)
+        c = float(quad[2])
         prec = -H
         try:
             chol = np.linalg.cholesky(prec)
@@ -111,10 +99,10 @@ def gaussian_components(density, values):
     return comps
 
 
-def _separable_parts(density):
-    xs = density.variables
+def separable_terms(f, xs):
+    """{xᵢ: the terms of f in xᵢ alone}, or None when a term couples coordinates."""
     parts = {x: [] for x in xs}
-    for t in sp.Add.make_args(density.log_density):
+    for t in sp.Add.make_args(f):
         fx = t.free_symbols & set(xs)
         if len(fx) > 1:
             return None
@@ -165,7 +153,7 @@ def draw(density, values, n: int, seed: int = 0) -> Draw:
             idx = np.nonzero(k == j)[0]
             out[idx] = rng.multivariate_normal(mean, cov, size=len(idx))
         return Draw(out, None, "exact Gaussian mixture")
-    parts = _separable_parts(density)
+    parts = separable_terms(density.log_density, density.variables)
     subs = {p: float(v) for p, v in zip(density.params, values)}
     if parts is not None:
         out = np.empty((n, D))
