@@ -27,7 +27,7 @@ import sympy as sp
 
 import symscore as ss
 from symscore.fit import BoundaryBiasWarning, FitWarning
-from symscore.fit_metrics import align_rows, amari_index, signed_permutation_error
+from symscore.fit.metrics import align_rows, amari_index, signed_permutation_error
 from symscore.objectives import ism_integrand
 
 CHECKS: list[tuple[str, bool, str]] = []

@@ -10,7 +10,7 @@ import sympy as sp
 
 import symscore as ss
 from symscore.fit import BoundaryBiasWarning, FitWarning
-from symscore.fit_numeric import batch_gradient_cov, hessian_fd, lbfgs, sandwich
+from symscore.fit.numeric import batch_gradient_cov, hessian_fd, lbfgs, sandwich
 
 RNG = np.random.default_rng(20240607)
 N = 100_000

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import symscore as ss
-from symscore.fit_exact import linear_structure, quadratic_plan, solve_quadratic
+from symscore.fit.exact import linear_structure, quadratic_plan, solve_quadratic
 from symscore.objectives import default_weights, ism_integrand, weighted_ism_integrand
 
 x0, x1 = sp.symbols("x_0 x_1", real=True)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import symscore as ss
-from symscore.fit_metrics import align_rows, amari_index, signed_permutation_error
+from symscore.fit.metrics import align_rows, amari_index, signed_permutation_error
 
 N = 100_000
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from .density import Density
-from .params import unpack
+from ..density import Density
+from ..params import unpack
 
 __all__ = ["FitResult"]
 

@@ -37,7 +37,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from .errors import FitError
+from ..errors import FitError
 
 __all__ = ["LinearStructure", "linear_structure", "QuadraticPlan", "quadratic_plan",
            "numpy_function", "solve_quadratic"]

@@ -10,9 +10,9 @@ integrand (or its weighted form on bounded supports), with standard errors.
   plain ISM there needs ``objective="ism", allow_boundary_bias=True`` and warns.
 * **the method** — ``"exact"`` when the score is affine in θ (exponential
   families, detected symbolically): the objective is ½θᵀAθ + bᵀθ + c and one
-  linear solve gives θ̂ (:mod:`symscore.fit_exact`); otherwise ``"lbfgs"``:
+  linear solve gives θ̂ (:mod:`symscore.fit.exact`); otherwise ``"lbfgs"``:
   L-BFGS-B on the compiled loss and θ-gradient, domains as box bounds
-  (:mod:`symscore.fit_numeric`).
+  (:mod:`symscore.fit.numeric`).
 
 Evaluation engines: plain ISM on the numerical path runs on the generated
 kernels (``Kernels.ism_loss_and_grad``, target ``"cpu"`` or ``"numpy"``), and
@@ -44,12 +44,12 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from . import fit_exact, fit_numeric
-from .density import Density
-from .errors import DensityError, FitError, InputValueError, ShapeError, SymscoreError
-from .objectives import default_weights
-from .params import in_domain, pack, unpack
-from .fit_result import FitResult, _interval_text
+from . import exact as fit_exact, numeric as fit_numeric
+from ..density import Density
+from ..errors import DensityError, FitError, InputValueError, ShapeError, SymscoreError
+from ..objectives import default_weights
+from ..params import in_domain, pack, unpack
+from .result import FitResult, _interval_text
 
 __all__ = ["fit", "FitResult", "BoundaryBiasWarning", "FitWarning"]
 
@@ -128,7 +128,7 @@ def _resolve_weights(density, weights):
 
 def _weight_expr(w, density) -> sp.Expr:
     if isinstance(w, str):
-        from .parse import parse_expression   # the safe parser: never eval
+        from ..parse import parse_expression   # the safe parser: never eval
         return parse_expression(w, density.variables)
     return sp.sympify(w, strict=True)
 
@@ -140,7 +140,7 @@ def _proof(density, weights=None):
     """(Proof or None, note): ISM equivalence (``weights`` None) or the weighted
     objective's proof, without the optional closed-form / Monte Carlo confirmations."""
     try:
-        from .proof import prove_ism_equivalence, prove_weighted_ism
+        from ..proof import prove_ism_equivalence, prove_weighted_ism
     except ImportError:
         return None, "proof engine unavailable"
     try:
@@ -300,7 +300,7 @@ def _result(theta, loss, iterations, converged, message, method, cov, note, at_b
 
 @lru_cache(maxsize=16)
 def _numpy_objective(density, objective, weights):
-    from .objectives import ism_integrand, weighted_ism_integrand
+    from ..objectives import ism_integrand, weighted_ism_integrand
     j = ism_integrand(density) if objective == "ism" else \
         weighted_ism_integrand(density, weights)
     return fit_numeric.NumpyObjective(density, j)
@@ -311,7 +311,7 @@ def _loss_and_grad(density, objective, weights, target):
     if target not in ("cpu", "numpy"):
         raise FitError(f"target must be 'cpu' or 'numpy', got {target!r}")
     try:
-        from .kernels import compile as compile_kernels
+        from ..kernels import compile as compile_kernels
     except ImportError:
         compile_kernels = None
     if compile_kernels is not None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from .errors import FitError
+from ..errors import FitError
 
 __all__ = ["bounds_for", "lbfgs", "NumericResult", "hessian_fd", "batch_gradient_cov",
            "sandwich"]
@@ -238,7 +238,7 @@ class NumpyObjective:
     used for objectives the kernels do not provide with a θ-gradient."""
 
     def __init__(self, density, integrand):
-        from .fit_exact import numpy_function
+        from .exact import numpy_function
         grad = [sp.diff(integrand, p) for p in density.params]
         self.P = density.n_params
         self._f = numpy_function([integrand] + grad,

@@ -23,7 +23,7 @@ import itertools
 
 import numpy as np
 
-from .errors import ShapeError
+from ..errors import ShapeError
 
 __all__ = ["amari_index", "signed_permutation_error", "align_rows"]
 

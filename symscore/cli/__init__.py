@@ -1,0 +1,75 @@
+"""The ``symscore`` command line.
+
+MODEL is a family spec (``gmm:dim=2,components=8``, ``gaussian:dim=3``, …; see
+``symscore families``) or a TOML file declaring variables, parameters with
+domains, support, the log-density (parsed safely) and parameter values.
+
+Bad input prints one line to stderr and exits with status 2 (``--debug``
+shows the traceback). ``symscore prove`` exits 1 when a step FAILED. Progress
+goes to stderr, and only when stderr is a terminal.
+
+>>> main(["families"]) == 0   # doctest: +ELLIPSIS
+banana ...
+True
+"""
+
+from __future__ import annotations
+
+import sys
+
+from . import compile, demo, derive, families, fit, prove, sample
+from .common import Parser, UsageError
+
+__all__ = ["main", "build_parser", "UsageError", "EXAMPLES"]
+
+#: the subcommands, in the order ``--help`` lists them; each module has register(subs) and run(args)
+SUBCOMMANDS = (families, derive, prove, compile, sample, fit, demo)
+#: each subcommand's documented example (its ``--help`` epilog)
+EXAMPLES = {m.__name__.rsplit(".", 1)[-1]: m.EXAMPLE for m in SUBCOMMANDS}
+
+
+def build_parser() -> Parser:
+    ap = Parser(prog="symscore", description="Score-based statistics, verified symbolically "
+                "and executed fast. MODEL: a family spec such as gmm:dim=2,components=8 "
+                "(see `symscore families`) or a TOML file.")
+    ap.add_argument("--debug", action="store_true", help="show tracebacks")
+    from .. import __version__
+    ap.add_argument("--version", action="version", version=f"symscore {__version__}")
+    subs = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for command in SUBCOMMANDS:
+        command.register(subs)
+    return ap
+
+
+def _warning_line(message, category, filename, lineno, line=None):
+    return f"symscore: warning: {' '.join(str(message).split())}\n"
+
+
+def main(argv=None) -> int:
+    import warnings
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    if not debug:
+        warnings.formatwarning = _warning_line
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return 2
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("symscore: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as e:  # --help / --version
+        return int(e.code or 0)
+    except Exception as e:  # noqa: BLE001 - the one place that turns errors into exit codes
+        from ..errors import SymscoreError
+        if debug:
+            raise
+        bad_input = isinstance(e, (UsageError, SymscoreError, FileNotFoundError,
+                                   PermissionError, IsADirectoryError, NotADirectoryError))
+        kind = "error" if bad_input else f"internal error ({type(e).__name__})"
+        message = " ".join(str(e).split()) or type(e).__name__
+        hint = "" if bad_input else " — rerun with --debug for the traceback"
+        print(f"symscore: {kind}: {message}{hint}", file=sys.stderr)
+        return 2 if bad_input else 3
