@@ -235,6 +235,9 @@ class Density:
         return density_markdown(self)
 
     # -- shape facts --------------------------------------------------------
+    #: the index form of a structured density (:mod:`symscore.structured`); None here
+    structure = None
+
     @property
     def dim(self) -> int:
         return len(self.variables)

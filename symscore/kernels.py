@@ -165,7 +165,7 @@ class Kernels:
     def theta(self, theta=None, density=None) -> np.ndarray:
         """θ as a flat float64 array in ``density.params`` order (domains checked)."""
         density = density or self.density
-        if theta is None and not density.params:
+        if theta is None and not density.n_params:
             return np.zeros(0)
         if theta is None:
             if density.defaults is None:
@@ -204,6 +204,9 @@ class Kernels:
     @property
     def _bounds(self):
         b = self.__dict__.get("_bounds_cache")
+        if b is None and hasattr(self.density, "theta_bounds"):
+            b = self.density.theta_bounds()   # structured: array groups, vectorised
+            self.__dict__["_bounds_cache"] = b
         if b is None:
             rows = []
             for dom in self.density.domains:

@@ -103,6 +103,8 @@ def pack(density, values) -> np.ndarray:
     >>> ss.pack(g, {"mean": [0.5], "prec_chol": [[2.0]]})
     array([0.5, 2. ])
     """
+    if getattr(density, "structure", None) is not None:
+        return density.pack(values)   # structured: vectorised over array groups
     params = density.params
     if isinstance(values, Mapping):
         theta = np.full(len(params), np.nan)
@@ -149,6 +151,8 @@ def pack(density, values) -> np.ndarray:
 def unpack(density, theta, check: bool = True) -> dict[str, np.ndarray]:
     """The inverse of :func:`pack`: a dict of named arrays (group shapes).
     ``check=False`` skips the domain check (e.g. an estimate sitting on a bound)."""
+    if getattr(density, "structure", None) is not None:
+        return density.unpack(theta, check)
     theta = pack(density, theta) if check else np.asarray(theta, dtype=float).reshape(-1)
     index = {p: i for i, p in enumerate(density.params)}
     out = {}

@@ -98,6 +98,10 @@ def generate_source(density, kernel_set: str, target: str = "cpu", dtype: str = 
     """The full module source (without the integrity footer added by the cache)."""
     _check(kernel_set, target, dtype)
     digest = digest or kernel_hash(density, kernel_set, target, dtype, spec)
+    if getattr(density, "structure", None) is not None:
+        # structured (index-form) densities: loops over indices, never unrolled
+        from .loops import generate_source as generate_loops
+        return generate_loops(density, kernel_set, target, dtype, spec, digest)
     b = build(density, kernel_set, spec)
     plan = plan_module(b.tape, b.fns, b.inputs)
     vector = target == "numpy"

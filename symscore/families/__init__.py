@@ -13,6 +13,7 @@ from .double_well import double_well
 from .exponential import exponential
 from .gamma import gamma
 from .gaussian import gaussian, gaussian_mixture
+from .graphical import gaussian_graphical
 from .ica import ica
 from .laplace import laplace
 from .natural import gaussian_natural
@@ -24,6 +25,6 @@ from .student_t import student_t
 #: constructors by name; the perturbed families take numeric data, the others sizes.
 FAMILIES = {f.__name__: f for f in (
     gaussian, gaussian_mixture, student_t, logistic, laplace, ica, gaussian_bernoulli_rbm,
-    double_well, banana, exponential, gamma, gaussian_mixture_perturbed, gaussian_perturbed)}
+    gaussian_graphical, double_well, banana, exponential, gamma, gaussian_mixture_perturbed, gaussian_perturbed)}
 
 __all__ = list(FAMILIES) + ["FAMILIES", "gaussian_natural"]

@@ -63,18 +63,25 @@ def _chol_shape(D, kind):
     return {"full": (D, D), "diag": (D,), "iso": ()}[kind]
 
 
-def gaussian(dim: int = 1, kind: str = "full", name: str | None = None) -> Density:
+def gaussian(dim: int = 1, kind: str = "full", name: str | None = None,
+             structured: bool | None = None) -> Density:
     """N(μ, (LLᵀ)⁻¹) in ``dim`` dimensions (normalised).
 
     Parameters (groups): ``mean`` (D,), ``prec_chol`` — lower-triangular (D, D)
     for ``kind="full"``, its diagonal (D,) for ``"diag"``, a scalar for ``"iso"``.
-    Defaults: μ = 0, L = I.
+    Defaults: μ = 0, L = I. ``structured``: index form (sums over i < D, cost
+    independent of D) or unrolled scalars; None chooses by dimension
+    (:func:`symscore.structured.choose`); both give the same numbers.
 
     >>> g = gaussian(dim=2, kind="iso")
     >>> [p.name for p in g.params]
     ['mu_0', 'mu_1', 'L']
     """
     _check(dim, 1, kind)
+    from .. import structured as _structured
+    if _structured.choose(structured, dim):
+        from ..structured import models
+        return models.gaussian(dim, kind, name)
     xs = _variables(dim)
     mu, chol, log_pdf = _component(xs, "", kind)
     groups = (ParamGroup("mean", (dim,), tuple(((i,), m) for i, m in enumerate(mu))),

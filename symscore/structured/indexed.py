@@ -1,0 +1,145 @@
+"""Exact derivatives of index expressions (``IndexedBase`` / ``Sum``), D-free.
+
+SymPy differentiates ``Sum``/``Indexed`` expressions itself: ∂x[i]/∂x[j] is
+``KroneckerDelta(i, j)``. It leaves ``Sum(KroneckerDelta(i, j)·f(i), (i, 0, D−1))``
+unevaluated (or, with ``doit``, wrapped in a ``Piecewise`` range guard
+``0 ≤ j ≤ D−1``). :func:`contract` removes them: Σᵢ δ(i, e)·f(i) = f(e) whenever e
+is known to lie in the summation range — the free indices and the dummies of the
+enclosing sums carry their ranges, so the guard is *proved* true and dropped,
+never assumed. A Sum whose summand does not depend on its index becomes
+(hi − lo + 1)·summand. Nothing is expanded into D terms.
+
+>>> import sympy as sp
+>>> x, mu = sp.IndexedBase("x", real=True), sp.IndexedBase("mu", real=True)
+>>> i, j = sp.symbols("i j", integer=True)
+>>> D = sp.Symbol("D", integer=True, positive=True)
+>>> logp = -sp.Sum((x[i] - mu[i])**2, (i, 0, D - 1)) / 2
+>>> s = derivative(logp, x[j], {j: (0, D - 1)})
+>>> s
+mu[j] - x[j]
+>>> derivative(s, x[j], {j: (0, D - 1)})
+-1
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..errors import SymscoreError
+
+__all__ = ["contract", "derivative", "StructureError"]
+
+
+class StructureError(SymscoreError, ValueError):
+    """A structured (index) expression could not be handled."""
+
+
+def _within(rng, lo, hi) -> bool:
+    """Whether an index range (a, b) lies inside [lo, hi] (decided, not assumed)."""
+    a, b = rng
+    return bool(sp.simplify(a - lo) >= 0) and bool(sp.simplify(hi - b) >= 0)
+
+
+def _index_range(e, ranges):
+    """(lo, hi) of an integer index expression e: a known index (free or dummy of an
+    enclosing Sum), or None when unknown."""
+    if e in ranges:
+        return ranges[e]
+    if e.is_Integer:
+        return (e, e)
+    return None
+
+
+def _delta_partner(factor, i):
+    """For a KroneckerDelta(i, e) / (e, i) factor with e free of i: e, else None."""
+    if isinstance(factor, sp.KroneckerDelta):
+        a, b = factor.args
+        if a == i and not b.has(i):
+            return b
+        if b == i and not a.has(i):
+            return a
+    return None
+
+
+def _terms(f, i):
+    """f as a list of additive terms, distributing products over sums only where a
+    KroneckerDelta in the summation index ``i`` sits inside (no blind expansion)."""
+    out = []
+    for t in sp.Add.make_args(f):
+        factors = sp.Mul.make_args(t)
+        for n, fac in enumerate(factors):
+            if isinstance(fac, sp.Add) and any(_delta_partner(g, i) is not None
+                                               for a in fac.args for g in sp.Mul.make_args(a)):
+                rest = sp.Mul(*(factors[:n] + factors[n + 1:]))
+                out += _terms(sp.Add(*[rest * a for a in fac.args]), i)
+                break
+        else:
+            out.append(t)
+    return out
+
+
+def _contract_sum(summand, i, lo, hi, ranges):
+    inner = dict(ranges)
+    inner[i] = (lo, hi)
+    summand = _contract(summand, inner)
+    kept, done = [], []
+    for t in _terms(summand, i):
+        if t == 0:
+            continue
+        if not t.has(i):
+            done.append((hi - lo + 1) * t)
+            continue
+        for fac in sp.Mul.make_args(t):
+            e = _delta_partner(fac, i)
+            if e is None:
+                continue
+            rng = _index_range(e, ranges)
+            if rng is None or not _within(rng, lo, hi):
+                raise StructureError(f"cannot remove the range guard of {fac}: the range of "
+                                     f"{e} is not known to lie in [{lo}, {hi}]")
+            done.append((t / fac).xreplace({i: e}))
+            break
+        else:
+            kept.append(t)
+    for t in kept:  # factors free of i move out of the Sum (exact; exposes deltas)
+        inside, outside = [], []
+        for f in sp.Mul.make_args(t):
+            (inside if f.has(i) else outside).append(f)
+        done.append(sp.Mul(*outside) * sp.Sum(sp.Mul(*inside), (i, lo, hi)))
+    return sp.Add(*done)
+
+
+def _contract(expr, ranges):
+    if not expr.args or expr.is_Atom or isinstance(expr, sp.Indexed):
+        return expr
+    if isinstance(expr, sp.Sum):
+        body = expr.function
+        limits = list(expr.limits)
+        # innermost limit first: Sum(f, (i, ..), (k, ..)) = Σ_k Σ_i f
+        for (i, lo, hi) in limits[:-1]:
+            body = sp.Sum(body, (i, lo, hi))
+        i, lo, hi = limits[-1]
+        if len(limits) > 1:
+            inner = dict(ranges)
+            inner[i] = (lo, hi)
+            body = _contract(body, inner)
+        return _contract_sum(body, i, lo, hi, ranges)
+    if isinstance(expr, sp.Piecewise):
+        raise StructureError(f"unexpected Piecewise in an index expression: {expr}")
+    new = [_contract(a, ranges) for a in expr.args]
+    if all(a is b for a, b in zip(new, expr.args)):
+        return expr
+    return expr.func(*new)
+
+
+def contract(expr, ranges) -> sp.Expr:
+    """Eliminate Kronecker deltas against sums (see the module docstring).
+    ``ranges`` maps each free index symbol to its (lo, hi), inclusive."""
+    return _contract(sp.sympify(expr), dict(ranges))
+
+
+def derivative(expr, wrt, ranges) -> sp.Expr:
+    """∂expr/∂wrt (``wrt`` an Indexed element or a Symbol) by SymPy's own ``diff``,
+    then :func:`contract`; the free indices in ``ranges`` range over their (lo, hi)."""
+    d = sp.diff(expr, wrt)
+    return contract(d, ranges)

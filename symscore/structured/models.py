@@ -1,0 +1,95 @@
+"""Structured (index-form) versions of the families: the same parameter names,
+groups, flat θ order and defaults as the unrolled constructors in
+:mod:`symscore.families`, so both forms give the same numbers.
+
+>>> d = gaussian(4, "diag")
+>>> d.structure.score
+-(-mu[j] + x[j])*L[j]**2
+>>> d.structure.divergence
+-Sum(L[j]**2, (j, 0, 3))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from ..params import POSITIVE, REAL
+from .core import DUMMIES, Structure, StructuredDensity, x_base
+from .groups import ArrayGroup, base
+
+__all__ = ["gaussian", "gaussian_graphical", "GroupList"]
+
+i, k, l, m, n = DUMMIES
+
+
+class GroupList:
+    """Appends groups with consecutive offsets."""
+
+    def __init__(self):
+        self.groups = []
+        self.offset = 0
+
+    def add(self, name, symbol, shape, pattern, domain=REAL, diag_domain=POSITIVE):
+        shape = tuple(int(s) for s in shape)
+        g = ArrayGroup(name, base(symbol, shape if shape else ()), shape, pattern, self.offset,
+                       domain, diag_domain)
+        self.groups.append(g)
+        self.offset += g.size
+        return g.base
+
+    def __iter__(self):
+        return iter(self.groups)
+
+
+def _sum(expr, idx, D):
+    return sp.Sum(expr, (idx, 0, D - 1))
+
+
+def chol_quadratic(L, kind, r, D):
+    """(‖Lᵀ r‖², Σ log L_ii) in index form; ``r`` a function of the index."""
+    if kind == "full":
+        u = _sum(L[i, k] * r(i), i, D)           # (Lᵀ r)_k
+        return _sum(u**2, k, D), _sum(sp.log(L[k, k]), k, D)
+    if kind == "diag":
+        return _sum(L[i]**2 * r(i)**2, i, D), _sum(sp.log(L[i]), i, D)
+    return L**2 * _sum(r(i)**2, i, D), D * sp.log(L)
+
+
+def _chol_group(G, kind, D, symbol="L", name="prec_chol"):
+    if kind == "full":
+        return G.add(name, symbol, (D, D), "lower")
+    if kind == "diag":
+        return G.add(name, symbol, (D,), "vector", POSITIVE)
+    return G.add(name, symbol, (), "scalar", POSITIVE)
+
+
+def _eye(D, kind, scale=1.0):
+    return {"full": scale * np.eye(D), "diag": np.full(D, scale), "iso": scale}[kind]
+
+
+def gaussian(D: int, kind: str = "full", name: str | None = None) -> StructuredDensity:
+    """N(μ, (LLᵀ)⁻¹), normalised; groups ``mean`` (D,) and ``prec_chol``."""
+    x = x_base()
+    G = GroupList()
+    mu = G.add("mean", "mu", (D,), "vector")
+    L = _chol_group(G, kind, D)
+    quad, logdet = chol_quadratic(L, kind, lambda t: x[t] - mu[t], D)
+    logp = logdet - quad / 2 - sp.Rational(D, 2) * sp.log(2 * sp.pi)
+    return StructuredDensity(Structure(D, x, tuple(G), logp),
+                             name or f"gaussian(dim={D}, kind={kind})",
+                             defaults={"mean": np.zeros(D), "prec_chol": _eye(D, kind)})
+
+
+def gaussian_graphical(D: int, name: str | None = None) -> StructuredDensity:
+    """Centred Gaussian graphical model p~(x) = exp(−½ xᵀKx) (Lin, Drton & Shojaie
+    2016), K symmetric positive definite; group ``precision`` (D, D) stored as its
+    lower triangle, symbols ``K_i_k`` (k ≤ i), diagonal positive. Unnormalised
+    (½ log det K is θ-only). Default K = I."""
+    x = x_base()
+    G = GroupList()
+    K = G.add("precision", "K", (D, D), "symmetric")
+    logp = -_sum(_sum(x[i] * K[i, k] * x[k], k, D), i, D) / 2
+    return StructuredDensity(Structure(D, x, tuple(G), logp),
+                             name or f"gaussian_graphical(dim={D})",
+                             defaults={"precision": np.eye(D)})

@@ -1,0 +1,172 @@
+"""Structured (index-form) densities: every derived quantity equals the unrolled
+scalar path at small D (independent SymPy differentiation of the scalar family)
+and the NumPy closed forms; expression size does not grow with D."""
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings, strategies as st
+
+import symscore as ss
+from symscore import objectives
+from symscore.calculus import param_gradient
+from symscore.structured import GRAD_INDICES, J, StructureError, contract, derivative
+from symscore.structured import models
+
+
+def _scalar_ref(d):
+    """score vector, divergence, ISM, ∇θ ISM of a scalar Density (plain SymPy)."""
+    ism = objectives.ism_integrand(d)
+    return list(d.score), d.divergence, ism, list(param_gradient(d, ism))
+
+
+def _structured_unrolled(sd):
+    s = sd.structure
+    score = [s.unroll(s.score.xreplace({J: v})) for v in range(sd.dim)]
+    grads = []
+    for g in s.groups:
+        expr, idx = s.ism_grad[g.name]
+        for n in range(g.size):
+            grads.append(s.unroll(expr.xreplace(dict(zip(idx, g.entry(n))))))
+    return score, s.unroll(s.divergence), s.unroll(s.ism), grads
+
+
+def _evaluate(exprs, syms, values):
+    f = sp.lambdify(syms, exprs, "numpy")
+    return np.array(f(*values), dtype=float)
+
+
+def _point(d, rng):
+    x = rng.normal(size=d.dim) * 1.5
+    th = np.array(d.defaults, dtype=float)
+    th = th + 0.3 * rng.normal(size=th.shape)
+    pos = [i for i, dom in enumerate(d.domains) if dom.is_subset(sp.Interval.open(0, sp.oo))]
+    th[pos] = np.abs(th[pos]) + 0.2
+    return x, th
+
+
+CASES = [(models.gaussian, (2, "full")), (models.gaussian, (3, "full")),
+         (models.gaussian, (3, "diag")), (models.gaussian, (2, "iso")),
+         (models.gaussian_graphical, (3,))]
+
+
+@pytest.mark.parametrize("make,args", CASES)
+@settings(max_examples=5)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_structured_equals_unrolled_path(make, args, seed):
+    sd = make(*args)
+    ref = sd.unrolled()
+    if make is models.gaussian:   # the independent scalar family, same θ order
+        fam = ss.families.gaussian(dim=args[0], kind=args[1], structured=False)
+        assert [p.name for p in fam.params] == [p.name for p in ref.params]
+        ref = fam
+    syms = list(ref.variables) + list(ref.params)
+    x, th = _point(sd, np.random.default_rng(seed))
+    vals = list(x) + list(th)
+    a_s, a_d, a_i, a_g = _structured_unrolled(sd)
+    b_s, b_d, b_i, b_g = _scalar_ref(ref)
+    for a, b in ((a_s, b_s), ([a_d, a_i], [b_d, b_i]), (a_g, b_g)):
+        np.testing.assert_allclose(_evaluate(a, syms, vals), _evaluate(b, syms, vals),
+                                   rtol=1e-11, atol=1e-11)
+
+
+def test_gaussian_closed_forms_numpy():
+    D = 3
+    sd = models.gaussian(D, "full")
+    rng = np.random.default_rng(1)
+    L = np.tril(rng.normal(size=(D, D))) + 2 * np.eye(D)
+    mu, x = rng.normal(size=D), rng.normal(size=D)
+    th = sd.pack({"mean": mu, "prec_chol": L})
+    s = sd.structure
+    xs, table = s.scalar_symbols()
+    syms = list(xs) + list(sd.params)
+    P = L @ L.T
+    score = [float(_evaluate(s.unroll(s.score.xreplace({J: v})), syms, list(x) + list(th)))
+             for v in range(D)]
+    np.testing.assert_allclose(score, -P @ (x - mu), rtol=1e-12)
+    np.testing.assert_allclose(float(_evaluate(s.unroll(s.divergence), syms, list(x) + list(th))),
+                               -np.trace(P), rtol=1e-12)
+
+
+def test_ggm_score_and_gradient_forms():
+    s = models.gaussian_graphical(7).structure
+    i = s.score.atoms(sp.Sum).pop().limits[0][0]
+    K, x = s.groups[0].base, s.x
+    assert s.score == -sp.Sum(K[J, i] * x[i], (i, 0, 6))
+    assert s.divergence.xreplace({s.divergence.atoms(sp.Sum).pop().limits[0][0]: i}) \
+        == -sp.Sum(K[i, i], (i, 0, 6))
+
+
+@pytest.mark.parametrize("make,args", [(models.gaussian, ("full",)), (models.gaussian, ("iso",)),
+                                       (models.gaussian_graphical, ())])
+def test_expression_size_does_not_grow_with_dimension(make, args):
+    def size(D):
+        s = make(D, *args).structure
+        exprs = [s.score, s.divergence, s.ism] + [e for e, _ in s.ism_grad.values()]
+        return [sp.count_ops(e.subs({D - 1: sp.Symbol("Dm1"), D: sp.Symbol("D")}))
+                for e in exprs]
+    assert size(5) == size(1000)
+
+
+def test_symbolic_dimension_derivation():
+    D = sp.Symbol("D", integer=True, positive=True)
+    x, mu = sp.IndexedBase("x", real=True), sp.IndexedBase("mu", real=True)
+    L = sp.IndexedBase("L", real=True)
+    i, k = sp.symbols("i k", integer=True)
+    logp = -sp.Sum(sp.Sum(L[i, k] * (x[i] - mu[i]), (i, 0, D - 1))**2, (k, 0, D - 1)) / 2
+    R = {J: (0, D - 1)}
+    s = derivative(logp, x[J], R)
+    assert not s.has(sp.KroneckerDelta) and not s.has(sp.Piecewise)
+    h = derivative(s, x[J], R)
+    assert h == -sp.Sum(L[J, k]**2, (k, 0, D - 1))
+
+
+def test_guard_not_removed_when_range_unknown():
+    i, e = sp.symbols("i e", integer=True)
+    x = sp.IndexedBase("x", real=True)
+    with pytest.raises(StructureError, match="range guard"):
+        contract(sp.Sum(sp.KroneckerDelta(i, e) * x[i], (i, 0, 4)), {})
+    assert contract(sp.Sum(sp.KroneckerDelta(i, e) * x[i], (i, 0, 4)), {e: (0, 4)}) == x[e]
+    with pytest.raises(StructureError):
+        contract(sp.Sum(sp.KroneckerDelta(i, e) * x[i], (i, 0, 4)), {e: (0, 5)})
+
+
+def test_pack_unpack_and_domains():
+    d = ss.families.gaussian(dim=40)
+    assert d.structure is not None and d.n_params == 40 + 40 * 41 // 2
+    L = np.tril(np.ones((40, 40))) + np.eye(40)
+    th = ss.pack(d, {"mean": np.arange(40.0), "prec_chol": L})
+    back = ss.unpack(d, th)
+    np.testing.assert_array_equal(back["prec_chol"], L)
+    np.testing.assert_array_equal(back["mean"], np.arange(40.0))
+    L[3, 3] = -1.0
+    with pytest.raises(ss.DomainError, match=r"prec_chol\[3, 3\]"):
+        ss.pack(d, {"mean": np.zeros(40), "prec_chol": L})
+    with pytest.raises(ss.ShapeError, match="lower-triangular"):
+        ss.pack(d, {"mean": np.zeros(40), "prec_chol": np.ones((40, 40))})
+    with pytest.raises(ss.ShapeError):
+        ss.pack(d, np.zeros(7))
+    g = ss.families.gaussian_graphical(dim=30)
+    K = np.eye(30) + 0.1 * (np.eye(30, k=1) + np.eye(30, k=-1))
+    np.testing.assert_array_equal(ss.unpack(g, ss.pack(g, {"precision": K}))["precision"], K)
+
+
+def test_flat_layout_matches_unrolled_family():
+    sd = models.gaussian(4, "full")
+    fam = ss.families.gaussian(dim=4, structured=False)
+    assert [p.name for p in sd.params] == [p.name for p in fam.params]
+    assert sd.domains == fam.domains
+    np.testing.assert_array_equal(sd.defaults, fam.defaults)
+    assert sd.unrolled().key != sd.key
+
+
+def test_family_choice_and_refusals():
+    assert ss.families.gaussian(dim=3).structure is None
+    assert ss.families.gaussian(dim=3, structured=True).structure is not None
+    assert ss.families.gaussian(dim=20, structured=False).structure is None
+    with pytest.raises(ss.DensityError):
+        ss.families.gaussian(dim=3, structured="yes")
+    with pytest.raises(StructureError, match="unrolling"):
+        ss.families.gaussian(dim=40).unrolled()
+    with pytest.raises(StructureError, match="Hessian"):
+        ss.families.gaussian(dim=40).hessian
