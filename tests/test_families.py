@@ -37,6 +37,7 @@ CASES = {
     "gaussian-2-full": lambda: F.gaussian(2, "full"),
     "gaussian-3-diag": lambda: F.gaussian(3, "diag"),
     "gaussian-2-iso": lambda: F.gaussian(2, "iso"),
+    "gaussian_graphical-3": lambda: F.gaussian_graphical(3),
     "mixture-2x3-full": lambda: F.gaussian_mixture(2, 3, "full"),
     "mixture-1x2-iso": lambda: F.gaussian_mixture(1, 2, "iso"),
     "mixture-2x2-diag": lambda: F.gaussian_mixture(2, 2, "diag"),
@@ -197,6 +198,11 @@ def _gaussian_natural(g, x):
     return -M @ x + g["linear"], -float(np.trace(M))
 
 
+def _gaussian_graphical(g, x):
+    K = g["precision"]
+    return -K @ x, -float(np.trace(K))
+
+
 def _exponential(g, x):
     return -g["rate"], 0.0
 
@@ -219,7 +225,8 @@ CLOSED_FORMS = {"gaussian": _gaussian, "mixture": _mixture, "student_t": _studen
                 "double_well": _double_well, "banana": _banana, "exponential": _exponential,
                 "gamma": _gamma, "mixture_perturbed": _perturbed(MIX_W, MIX_MU, MIX_COV),
                 "gaussian_perturbed": _perturbed([1.0], [G_MU], [G_COV]),
-                "gaussian_natural": _gaussian_natural}
+                "gaussian_natural": _gaussian_natural,
+                "gaussian_graphical": _gaussian_graphical}
 
 
 def test_every_case_has_a_closed_form():

@@ -353,9 +353,11 @@ class StructuredDensity(Density):
         groups = []
         for g in s.groups:
             if g.pattern == "symmetric":
-                entries = []
+                entries = []   # the same symbol at (i, k) and (k, i)
                 for idx, sym in table[g.name].items():
                     entries.append((idx, sym))
+                    if idx[-1] != idx[-2]:
+                        entries.append((idx[:-2] + (idx[-1], idx[-2]), sym))
             else:
                 entries = list(table[g.name].items())
             groups.append(ParamGroup(g.name, g.shape, tuple(entries)))
