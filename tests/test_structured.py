@@ -170,3 +170,41 @@ def test_family_choice_and_refusals():
         ss.families.gaussian(dim=40).unrolled()
     with pytest.raises(StructureError, match="Hessian"):
         ss.families.gaussian(dim=40).hessian
+
+
+# -- vector-form proofs -------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["full", "diag", "iso"])
+def test_vector_form_proof_gaussian_is_proven_at_any_dimension(kind):
+    from symscore.proof import prove_ism_equivalence
+    for D in (2, 300):
+        p = prove_ism_equivalence(ss.families.gaussian(dim=D, kind=kind, structured=True))
+        assert p.verdict.name == "PROVEN", p.summary
+        assert p.step("envelope").evidence["quadratic_form"] == {"full": "cholesky",
+                                                                   "diag": "diagonal",
+                                                                   "iso": "isotropic"}[kind]
+
+
+def test_vector_form_proof_ggm_states_positive_definiteness_as_hypothesis():
+    from symscore.proof import prove_ism_equivalence
+    p = prove_ism_equivalence(ss.families.gaussian_graphical(dim=200))
+    assert p.verdict.name == "ASSUMED"
+    assert p.step("envelope").status.name == "ASSUMED"
+    # what rests on the hypothesis is never stronger than it
+    assert p.step("boundary[i]").status.name == "ASSUMED"
+    assert p.step("moments").status.name == "ASSUMED"
+
+
+def test_vector_form_proof_refuses_to_certify_an_unrecognised_tail():
+    from symscore.proof.structured import prove_structured_ism
+    from symscore.structured.core import Structure, StructuredDensity, x_base
+    from symscore.structured.models import GroupList
+    x = x_base()
+    G = GroupList()
+    a = G.add("a", "a", (), "scalar")   # real: the "quadratic" may point upwards
+    i = sp.Symbol("i", integer=True)
+    d = StructuredDensity(Structure(5, x, tuple(G), -a**2 * sp.Sum(x[i]**2, (i, 0, 4))
+                                    + a * sp.Sum(x[i]**3, (i, 0, 4))), "cubic")
+    p = prove_structured_ism(d)
+    assert p.verdict.name != "PROVEN"
+    assert p.step("envelope").status.name == "ASSUMED"

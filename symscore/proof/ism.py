@@ -236,6 +236,9 @@ def prove_ism_equivalence(model, data=None, *, confirm: str = "auto", theta=None
         confirm = "none"
     if confirm not in _CONFIRM:
         raise ProofError(f"confirm must be one of {_CONFIRM}, got {confirm!r}")
+    if getattr(model, "structure", None) is not None and data is None:
+        from .structured import prove_structured_ism   # vector form, independent of D
+        return prove_structured_ism(model, confirm)
     pr = pair(model, data, theta=theta, theta_data=theta_data)
     steps = model_steps(pr, seed=seed, n_samples=n_samples)
     steps.append(ibp_step(steps))

@@ -56,6 +56,11 @@ def chol_quadratic(L, kind, r, D):
     return L**2 * _sum(r(i)**2, i, D), D * sp.log(L)
 
 
+def symmetric_quadratic(K, r, D):
+    """rᵀ K r = Σᵢ Σₖ r_i K[i, k] r_k in index form."""
+    return _sum(_sum(r(i) * K[i, k] * r(k), k, D), i, D)
+
+
 def _chol_group(G, kind, D, symbol="L", name="prec_chol"):
     if kind == "full":
         return G.add(name, symbol, (D, D), "lower")
@@ -89,7 +94,7 @@ def gaussian_graphical(D: int, name: str | None = None) -> StructuredDensity:
     x = x_base()
     G = GroupList()
     K = G.add("precision", "K", (D, D), "symmetric")
-    logp = -_sum(_sum(x[i] * K[i, k] * x[k], k, D), i, D) / 2
+    logp = -symmetric_quadratic(K, lambda t: x[t], D) / 2
     return StructuredDensity(Structure(D, x, tuple(G), logp),
                              name or f"gaussian_graphical(dim={D})",
                              defaults={"precision": np.eye(D)})
