@@ -61,7 +61,19 @@ def kernel_hash(density, kernel_set: str, target: str = "cpu", dtype: str = "flo
              "spec": spec_key(spec), "symscore": __version__, "codegen": CODEGEN_VERSION,
              "fastmath": sorted(FASTMATH_FLAGS),
              "templates": [t.digest for t in templates_for(target, kernel_set)]}
+    if getattr(density, "structure", None) is not None:
+        parts["loops"] = _loops_digest()
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _loops_digest() -> str:
+    """Hash of the loop lowering's sources: a change of the generator renames the
+    generated files of structured densities (no stale cached module is loaded)."""
+    from pathlib import Path
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).parent.glob("loops*.py")):
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()
 
 
 def _short(expr, limit=1500) -> str:
