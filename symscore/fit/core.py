@@ -237,13 +237,16 @@ def fit(density, X, theta0=None, method: str = "auto", weights=None, *,
     objective, h, why = _choose_objective(density, objective, weights, allow_boundary_bias,
                                           prove)
     proof = _proof(density, h)[0] if prove else None
+    common = dict(density=density, objective=objective, weights=h, proof=proof,
+                  proof_verdict=None if proof is None else proof.verdict.name,
+                  boundary=why, n_samples=len(X))
+    if density.structure is not None:
+        return _fit_structured(X, method, theta0, restarts, seed, tol, max_iter, target,
+                               common)
     lin = fit_exact.linear_structure(density)
     if method == "exact" and not lin.affine:
         raise FitError(f"method='exact' needs a score affine in θ; for {density.name} "
                        f"{lin.reason}. Use method='lbfgs'")
-    common = dict(density=density, objective=objective, weights=h, proof=proof,
-                  proof_verdict=None if proof is None else proof.verdict.name,
-                  boundary=why, n_samples=len(X))
     if method == "exact" or (method == "auto" and lin.affine):
         result = _fit_exact(X, standard_errors, common)
     else:
@@ -251,6 +254,29 @@ def fit(density, X, theta0=None, method: str = "auto", weights=None, *,
                             target, (se_batches, se_hessian_rows), common)
     if not result.converged:
         warnings.warn(f"{density.name}: {result.message}", FitWarning, stacklevel=2)
+    return result
+
+
+def _fit_structured(X, method, theta0, restarts, seed, tol, max_iter, target,
+                    common) -> FitResult:
+    """Structured densities: the exact structured normal equations when log p~ is a
+    recognised Gaussian quadratic form, else L-BFGS-B on the generated kernels.
+    No standard errors (the sandwich is P×P; P = D(D+1)/2 + D for a full Gaussian)."""
+    from . import structured as fit_structured
+    density = common["density"]
+    form = fit_structured.exact_form(density) if method != "lbfgs" else None
+    if method == "exact" and form is None:
+        raise FitError(f"method='exact' needs log p~ to be a recognised Gaussian quadratic "
+                       f"form for the structured density {density.name}; use method='lbfgs'")
+    note = (f"not computed for structured densities (the sandwich covariance is "
+            f"{density.n_params}×{density.n_params})")
+    if form is not None:
+        theta, loss, converged, message, cond = fit_structured.fit_exact_structured(
+            density, X, form)
+        return _result(theta + 0.0, loss, 0, converged, message, "exact", None, note, (),
+                       cond, {"engine": f"structured normal equations ({form[0]})"}, common)
+    result = _fit_lbfgs(X, theta0, False, restarts, seed, tol, max_iter, target,
+                        (None, 0), common)
     return result
 
 

@@ -54,6 +54,11 @@ class FitResult:
         return None if self.stderr is None else unpack(self.density, self.stderr, check=False)
 
     def __repr__(self):
+        if self.density.structure is not None:
+            head = ", ".join(f"{g.name}{list(g.shape)}" for g in self.density.param_groups)
+            return (f"FitResult({self.density.name}: {head}; loss={self.loss:.6g}, "
+                    f"method={self.method}, objective={self.objective}, "
+                    f"converged={self.converged})")
         head = ", ".join(f"{p.name}={t:.6g}" for p, t in zip(self.density.params[:6], self.theta))
         more = ", …" if self.density.n_params > 6 else ""
         return (f"FitResult({self.density.name}: {head}{more}; loss={self.loss:.6g}, "
@@ -73,6 +78,13 @@ class FitResult:
                  f"{self.proof_verdict or 'not run'}"]
         if self.stderr_note:
             lines.append(f"- standard errors: {self.stderr_note}")
+        if self.density.structure is not None:   # array groups: a summary per group
+            lines += ["", "| group | shape | min | max | mean |", "|---|---|---:|---:|---:|"]
+            for name, arr in self.params.items():
+                a = np.asarray(arr)
+                lines.append(f"| `{name}` | {a.shape} | {a.min():.6g} | {a.max():.6g} | "
+                             f"{a.mean():.6g} |")
+            return "\n".join(lines)
         lines += ["", "| parameter | estimate | std. error |", "|---|---:|---:|"]
         se = self.stderr if self.stderr is not None else [None] * len(self.theta)
         for p, t, s in zip(self.density.params, self.theta, se):

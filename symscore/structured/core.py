@@ -324,6 +324,12 @@ class StructuredDensity(Density):
     def with_name(self, name: str) -> "StructuredDensity":
         return StructuredDensity(self.structure, name, self.defaults, self.noise_scale)
 
+    @cached_property
+    def nonsmooth_parts(self):
+        from ..density import _NONSMOOTH
+        return tuple(sorted((e for e in self.log_density.atoms(*_NONSMOOTH)
+                             if e.has(self.structure.x)), key=sp.default_sort_key))
+
     # -- exact calculus in index form ---------------------------------------------
     @property
     def score(self):
