@@ -1,8 +1,8 @@
 """Score matching for structured (index-form) densities.
 
 **Exact path.** When the vector-form recogniser of :mod:`symscore.proof.structured`
-shows log p~ = c(θ) + q(x) with q a Gaussian quadratic form (the remainder c is
-free of x, checked exactly), the ISM objective depends on the data only through
+shows log p~ = c(θ) + q(x) with q a Gaussian quadratic form (its index Hessian
+is free of x and recognised, the mean is where the score vanishes), the ISM objective depends on the data only through
 the first two moments, and its normal equations are solved with the structure,
 in O(D³) whatever N:
 
@@ -36,11 +36,11 @@ __all__ = ["exact_form", "fit_exact_structured"]
 
 def exact_form(density):
     """(kind, quadratic group, mean group or None) when the exact path applies, else None."""
-    from ..proof.structured import envelope_terms
-    found, _ = envelope_terms(density.structure)
+    from ..proof.structured import quadratic_form
+    found = quadratic_form(density.structure)
     if found is None:
         return None
-    kind, _, g, mg, _ = found
+    kind, g, mg, _ = found
     return kind, g, mg
 
 

@@ -6,12 +6,13 @@ functions). What is model-specific — the tails of p, the growth of the score
 and of its divergence — is argued with norms and quadratic-form bounds on the
 index expression, never by expanding it:
 
-* **envelope**: log p~ is split into terms, each recognised by an exact SymPy
-  identity (the remainder after subtracting a recognised term must be free of
-  x): a Cholesky quadratic −½‖Lᵀ(x−μ)‖² with L lower-triangular with a positive
-  diagonal (so det L = Π Lᵢᵢ > 0 and λ_min(LLᵀ) > 0: PROVEN from the parameter
-  domain), a diagonal or isotropic one (PROVEN), a symmetric one −½xᵀKx (needs
-  K ≻ 0: a positive diagonal does not imply it, so ASSUMED), and θ-only terms.
+* **envelope**: the index Hessian ∂²log p~/∂x[j]∂x[m] (free j, m) is derived; when
+  it is free of x, log p~ is exactly a quadratic −½(x−μ)ᵀA(x−μ) + c(θ), and A is
+  recognised as LLᵀ with L lower-triangular with a positive diagonal (so
+  det L = Π Lᵢᵢ > 0 and λ_min(LLᵀ) > 0: PROVEN from the parameter domain), a
+  positive diagonal or isotropic precision (PROVEN), or a symmetric group K
+  (needs K ≻ 0, which a positive diagonal does not imply: ASSUMED). Sums are
+  compared after renaming their dummies, so text-parsed densities qualify too.
   Together: log p~ ≤ c(θ) − a‖x − μ‖² with a > 0.
 * **growth**: s is affine in x when every ∂s_j/∂x[m] (free j, m) is free of x,
   so |s_j| ≤ A + B‖x‖; ∇·s is then θ-only.
@@ -43,44 +44,102 @@ _NONSMOOTH = (sp.Abs, sp.sign, sp.Piecewise, sp.Heaviside, sp.Max, sp.Min, sp.fl
               sp.ceiling, sp.DiracDelta)
 
 
-def _candidates(structure):
-    """(kind, template term, facts) for every quadratic form the groups allow."""
-    from ..structured.models import chol_quadratic
-    x = structure.x
-    D = structure.D
-    means = [g for g in structure.groups if g.pattern == "vector" and len(g.shape) == 1]
-    shifts = [(None, lambda t: x[t])] + [(g, (lambda b: lambda t: x[t] - b[t])(g.base))
-                                         for g in means]
-    out = []
+_M = sp.Symbol("m_", integer=True)   # second free index of the Hessian
+
+
+def _canonical(expr):
+    """Rename every Sum's dummy to a depth-numbered one (exact), so sums written with
+    other dummy names compare equal."""
+    def walk(e, depth):
+        if isinstance(e, sp.Sum):
+            body, limits = e.function, []
+            for n, (d, lo, hi) in enumerate(e.limits):
+                c = sp.Symbol(f"_c{depth + n}", integer=True)
+                body = body.xreplace({d: c})
+                limits.append((c, lo, hi))
+            return sp.Sum(walk(body, depth + len(limits)), *limits)
+        if not e.args or isinstance(e, sp.Indexed):
+            return e
+        return e.func(*[walk(a, depth) for a in e.args])
+    return walk(expr, 0)
+
+
+def hessian_entry(structure):
+    """∂²log p~/∂x[j]∂x[m] (free indices j and ``m_``) in index form."""
+    from ..structured.core import J
+    from ..structured.indexed import derivative
+    R = {J: (0, structure.D - 1), _M: (0, structure.D - 1)}
+    return structure.tidy(derivative(structure.score, structure.x[_M], R))
+
+
+def _substitute_x(expr, x, value):
+    return expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base == x,
+                        lambda e: value(e.indices[0]))
+
+
+def quadratic_form(structure):
+    """(kind, group, mean group or None, status) when log p~ is exactly a quadratic in
+    x whose Hessian is −A with A one of: LLᵀ (L a lower-triangular group with a
+    positive diagonal: A ≻ 0 PROVEN), diag(L²) / L²·I (positive L: PROVEN), or a
+    symmetric group K (A ≻ 0 ASSUMED); the mean group μ is the one with s(μ) ≡ 0
+    (None when s(0) ≡ 0). None when no rule applies."""
+    from ..structured.core import J
+    from ..structured.indexed import contract
+    H = hessian_entry(structure)
+    if H.has(structure.x):
+        return None
+    Hc = _canonical(H)
+    D, c0 = structure.D, sp.Symbol("_c0", integer=True)
+    positive = sp.Interval.open(0, sp.oo)
+    found = None
     for g in structure.groups:
-        pos_diag = g.diag_domain.is_subset(sp.Interval.open(0, sp.oo))
-        positive = g.domain.is_subset(sp.Interval.open(0, sp.oo))
-        for mg, r in shifts:
-            if g.pattern == "lower" and len(g.shape) == 2 and pos_diag:
-                q, _ = chol_quadratic(g.base, "full", r, D)
-                out.append(("cholesky", -q / 2, g, mg, Status.PROVEN))
-            elif g.pattern == "vector" and g.shape == (D,) and positive and g is not mg:
-                q, _ = chol_quadratic(g.base, "diag", r, D)
-                out.append(("diagonal", -q / 2, g, mg, Status.PROVEN))
-            elif g.pattern == "scalar" and positive:
-                q, _ = chol_quadratic(g.base, "iso", r, D)
-                out.append(("isotropic", -q / 2, g, mg, Status.PROVEN))
-            elif g.pattern == "symmetric" and len(g.shape) == 2 and mg is None:
-                from ..structured.models import symmetric_quadratic
-                out.append(("symmetric", -symmetric_quadratic(g.base, r, D) / 2, g, mg,
-                            Status.ASSUMED))
-    return out
+        b = g.base
+        if g.pattern == "lower" and len(g.shape) == 2 and g.diag_domain.is_subset(positive):
+            temps = [-sp.Sum(b[J, c0] * b[_M, c0], (c0, 0, D - 1))]
+            kind, status = "cholesky", Status.PROVEN
+        elif g.pattern == "vector" and g.shape == (D,) and g.domain.is_subset(positive):
+            temps = [-sp.KroneckerDelta(J, _M) * b[J]**2, -sp.KroneckerDelta(J, _M) * b[_M]**2]
+            kind, status = "diagonal", Status.PROVEN
+        elif g.pattern == "scalar" and g.domain.is_subset(positive):
+            temps = [-sp.KroneckerDelta(J, _M) * b**2]
+            kind, status = "isotropic", Status.PROVEN
+        elif g.pattern == "symmetric" and len(g.shape) == 2:
+            Hs = Hc.xreplace({b[_M, J]: b[J, _M]})
+            if sp.expand(Hs + b[J, _M]) == 0:
+                found = ("symmetric", g, Status.ASSUMED)
+                break
+            continue
+        else:
+            continue
+        if any(sp.expand(Hc - t) == 0 for t in temps):
+            found = (kind, g, status)
+            break
+    if found is None:
+        return None
+    kind, g, status = found
+    R = {J: (0, D - 1)}
+    score = structure.score
+    mean = None
+    if contract(_substitute_x(score, structure.x, lambda i: sp.S.Zero), R) != 0:
+        for mg in structure.groups:
+            if mg.pattern == "vector" and mg.shape == (D,) and mg is not g:
+                at = _substitute_x(score, structure.x, lambda i, b=mg.base: b[i])
+                if sp.expand(contract(at, R)) == 0:
+                    mean = mg
+                    break
+        else:
+            return None
+    return kind, g, mean, status
 
 
 def envelope_terms(structure):
-    """(quadratic form found or None, remainder): the remainder is log p~ minus the
-    recognised quadratic term, exact (SymPy cancels the identical sub-expression)."""
-    logp = structure.log_density
-    for kind, term, g, mg, status in _candidates(structure):
-        rem = sp.Add(logp, -term)
-        if not rem.has(structure.x):
-            return (kind, term, g, mg, status), rem
-    return None, logp
+    """Backward-compatible name: (kind, None, group, mean group, status) or None, and
+    log p~ (see :func:`quadratic_form`)."""
+    q = quadratic_form(structure)
+    if q is None:
+        return None, structure.log_density
+    kind, g, mg, status = q
+    return (kind, None, g, mg, status), structure.log_density
 
 
 def _quadratic_text(kind, g, mg):
@@ -110,20 +169,23 @@ def _envelope_step(structure) -> tuple[Step, bool]:
                     r"No vector-form rule recognises a negative-definite quadratic term in "
                     r"$\log\tilde p$; the tail conditions below are stated as hypotheses.",
                     {"recognised": "none"}), False
-    kind, term, g, mg, status = found
+    kind, _, g, mg, status = found
     bound, why = _quadratic_text(kind, g, mg)
     stmt = sp.Eq(Tex(r"\log\tilde p(x;\theta)"),
                  Tex(r"c(\theta) " + bound.split(r"\le")[0] if kind != "isotropic" else
                      r"c(\theta) " + bound), evaluate=False)
-    return Step("envelope", title, stmt, status, "exact split + quadratic-form bound",
-                r"Subtracting the quadratic term from $\log\tilde p$ leaves a remainder free "
-                r"of $x$ (checked exactly by SymPy): $\log\tilde p = c(\theta) + q(x)$ with "
+    return Step("envelope", title, stmt, status, "index Hessian + quadratic-form bound",
+                r"The index Hessian $\partial^2\log\tilde p/\partial x_j\partial x_m = "
+                + sp.latex(hessian_entry(structure)) + r"$ is free of $x$ (SymPy), so "
+                r"$\log\tilde p$ is exactly a quadratic in $x$; the score vanishes at "
+                + (r"$x = 0$" if mg is None else r"$x = \mu$") + r", so "
+                r"$\log\tilde p = c(\theta) + q(x)$ with "
                 rf"$q(x) = {bound}$. " + why + r" Hence $\tilde p \le e^{c(\theta)}\,e^{-a\|"
                 + (r"x" if mg is None else r"x-\mu") + r"\|^2}$ with $a > 0$: Gaussian tails "
                 r"in every direction, for every $D$.",
                 {"quadratic_form": kind, "group": g.name,
                  "mean_group": "" if mg is None else mg.name,
-                 "remainder_free_of_x": True}), True
+                 "hessian_free_of_x": True}), True
 
 
 def _affine_score_step(structure) -> tuple[Step, bool]:
