@@ -87,7 +87,7 @@ class IndexedLogSumExp(sp.Function):
         return self.args[0].is_extended_real
 
 
-class _IntPrinter(StrPrinter):
+class IntPrinter(StrPrinter):
     """Integer index expressions with index symbols and dimensions renamed."""
 
     def __init__(self, names):
@@ -113,22 +113,6 @@ class _IntPrinter(StrPrinter):
 
     def _print_Rational(self, e):
         raise CodegenError(f"index expression has the non-integer {e}")
-
-
-class _ValuePrinter(ScalarPrinter):
-    """Scalar value code with Indexed reads resolved by the environment."""
-
-    def __init__(self, env, fn, dtype, fast_exp):
-        super().__init__({}, dtype=dtype, fast_exp=fast_exp)
-        self.env, self.fn = env, fn
-
-    def _print_Symbol(self, e):
-        return self.fn.symbol(e)
-
-    _print_Dummy = _print_Symbol
-
-    def _print_Indexed(self, e):
-        return self.fn.element(e)
 
 
 @dataclass
@@ -210,7 +194,7 @@ class LoopEnv:
         return self.sizes[expr]
 
     def size_lines(self) -> list[str]:
-        pr = _IntPrinter(self.dims)
+        pr = IntPrinter(self.dims)
         return [f"{name} = max(1, {pr.doprint(e)})" for e, name in self.sizes.items()]
 
     def function(self, outputs, name="f") -> "Function":
@@ -248,7 +232,10 @@ class Function:
             e = normalize(out.expr, self.ranges)
             lowered.append((out, self.lower(e, frozenset(out.free))))
         self._decide()
-        self._print(lowered)
+        self.lowered = lowered
+        from .loops_render import Renderer
+        row = Renderer(self)
+        self.allocs, self.lines, self.ret = row.allocs, row.lines, row.ret
 
     # -- lowering ---------------------------------------------------------------------
     def is_sample(self, e) -> bool:
@@ -378,214 +365,8 @@ class Function:
             if not t.dims_only or (len(t.uses) == 1 and t.uses[0] == frozenset(t.free)):
                 self.inline.add(t.ref_base)
 
-    # -- printing ---------------------------------------------------------------------
-    def var(self, s):
-        if s not in self.names:
-            self.names[s] = f"i{self._nvar}"
-            self._nvar += 1
-        return self.names[s]
-
-    def _int(self, e):
-        names = dict(self.env.dims)
-        names.update(self.names)
-        return _IntPrinter(names).doprint(sp.sympify(e))
-
-    def flat(self, idx, free, ranges):
-        """Row-major flat index of idx (actual index expressions) in an array over
-        ``free`` with ``ranges``."""
-        expr, stride = sp.S.Zero, sp.S.One
-        for i, s in reversed(list(zip(idx, free))):
-            lo, hi = ranges[s]
-            expr += (i - lo) * stride
-            stride *= hi - lo + 1
-        return sp.expand(expr)
-
-    def symbol(self, e):
-        if e in self._subst:
-            return self._subst[e]
-        if e in self.names:
-            return f"DTYPE({self.names[e]})" if self.env.dtype == "float32" else self.names[e]
-        if e in self.env.dims:
-            return f"DTYPE({self.env.dims[e]})"
-        if e in self.env.sample:
-            return self.env.sample[e]
-        if e in self.env.groups:
-            off = self.env.groups[e][0]
-            return f"theta[{off}]"
-        t = self._const_by_base.get(e)
-        if t is not None:
-            return f"c[{self._const_off(t)}]"
-        for t in self.temps:
-            if t.ref_base == e:
-                return t.name
-        raise CodegenError(f"symbol {e} has no value in the generated code")
-
-    def _const_off(self, t, flat=None):
-        off = self.env.consts.offsets[t.name]
-        e = off if flat is None else off + flat
-        return self._int(sp.expand(e)) if e != 0 else "0"
-
-    @property
-    def _const_by_base(self):
-        return {t.ref_base: t for t in self.env.consts.temps}
-
-    def element(self, e):
-        base, idx = e.base, e.indices
-        if base in self._subst:
-            return self._subst[base]
-        if base in self.env.sample:
-            return f"{self.env.sample[base]}[{self._int(idx[0])}]" if len(idx) == 1 else \
-                f"{self.env.sample[base]}[{self._int(self.flat(idx, idx, {}))}]"
-        if base in self.env.groups:
-            off, shape, *rest = self.env.groups[base]
-            dense = rest[1] if len(rest) > 1 else None
-            if len(shape) != len(idx):
-                raise CodegenError(f"{base} has {len(shape)} indices, used with {len(idx)}")
-            flat, stride = sp.S.Zero, sp.S.One
-            for i, n in reversed(list(zip(idx, shape))):
-                flat += i * stride
-                stride *= n
-            if dense is not None:  # a triangular group: its dense copy in c
-                flat += dense
-                return f"c[{self._int(sp.expand(flat))}]"
-            text = self._int(sp.expand(flat))
-            return f"theta[{off} + {text}]" if text != "0" else f"theta[{off}]"
-        t = self._const_by_base.get(base)
-        if t is not None:
-            return f"c[{self._const_off(t, self.flat(idx, t.free, t.ranges))}]"
-        for t in self.temps:
-            if t.ref_base == base:
-                return f"{t.name}[{self._int(self.flat(idx, t.free, t.ranges))}]"
-        raise CodegenError(f"array {base} has no value in the generated code")
-
-    def _zero(self):
-        return "DTYPE(0.0)" if self.env.dtype == "float32" else "0.0"
-
-    def value(self, e, depth, lines):
-        """Print e at loop depth ``depth``; inline temporaries it uses are computed
-        into scalars first (appended to ``lines``)."""
-        for a in sp.preorder_traversal(e):
-            key = a.base if isinstance(a, sp.Indexed) else a
-            if key in self.inline and key not in self._subst:
-                t = next(t for t in self.temps if t.ref_base == key)
-                rep = dict(zip(t.free, a.indices)) if isinstance(a, sp.Indexed) else {}
-                v = self._compute(t, rep, depth, lines)
-                self._subst[key] = v
-        pr = _ValuePrinter(self.env, self, self.env.dtype, self.env.fast_exp)
-        text = pr.doprint(e)
-        self.env.helpers |= pr.helpers_used
-        return text
-
-    def _loop(self, s, lo, hi, depth, lines):
-        lines.append("    " * depth + f"for {self.var(s)} in range({self._int(lo)}, "
-                     f"{self._int(sp.sympify(hi) + 1)}):")
-
-    def _compute(self, t, rep, depth, lines):
-        """Statements computing temporary t (indices replaced by ``rep``) at
-        ``depth``; returns the name of the scalar holding it."""
-        ind = "    " * depth
-        v = self.env.fresh("v")
-        saved = dict(self._subst)
-        body = t.body.xreplace(rep) if rep else t.body
-        if t.kind == "expr":
-            val = self.value(body, depth, lines)
-            lines.append(f"{ind}{v} = {val}")
-        elif t.kind == "sum":
-            lo, hi = (sp.sympify(r).xreplace(rep) for r in t.ranges[t.bound])
-            acc = f"acc{depth}" if depth else "acc"
-            lines.append(f"{ind}{acc} = {self._zero()}")
-            self._loop(t.bound, lo, hi, depth, lines)
-            val = self.value(body, depth + 1, lines)
-            lines.append(f"{ind}    {acc} += {val}")
-            lines.append(f"{ind}{v} = {acc}")
-        else:  # lse
-            lo, hi = (sp.sympify(r).xreplace(rep) for r in t.ranges[t.bound])
-            m, s = f"m{depth}", f"s{depth}"
-            inf = "DTYPE(-math.inf)" if self.env.dtype == "float32" else "-math.inf"
-            lines.append(f"{ind}{m} = {inf}")
-            self._loop(t.bound, lo, hi, depth, lines)
-            val = self.value(body, depth + 1, lines)
-            lines.append(f"{ind}    {m} = max({m}, {val})")
-            self._subst = dict(saved)
-            lines.append(f"{ind}{s} = {self._zero()}")
-            self._loop(t.bound, lo, hi, depth, lines)
-            val = self.value(body, depth + 1, lines)
-            e = "_exp" if self.env.fast_exp and self.env.dtype == "float64" else "math.exp"
-            if e == "_exp":
-                self.env.helpers.add("_exp")
-            lines.append(f"{ind}    {s} += {e}({val} - {m})")
-            lines.append(f"{ind}{v} = {m} + math.log({s})")
-        self._subst = saved
-        return v
-
-    def materialize(self, t, lines, dest):
-        """Loop nest over t.free storing t into ``dest(flat index text)``."""
-        depth = 0
-        for s in t.free:
-            lo, hi = t.ranges[s]
-            self._loop(s, lo, hi, depth, lines)
-            depth += 1
-        flat = self.flat(t.free, t.free, t.ranges)
-        v = self._compute(t, {}, depth, lines)
-        lines.append("    " * depth + f"{dest(self._int(flat))} = {v}")
-
-    def _print(self, lowered):
-        self._subst: dict = {}
-        lines = []
-        for t in self.temps:
-            if t.ref_base in self.inline:
-                continue
-            if t.free:
-                size = sp.Mul(*[hi - lo + 1 for lo, hi in (t.ranges[s] for s in t.free)])
-                self.allocs.append(f"{t.name} = {self._alloc(size)}")
-                self.materialize(t, lines, lambda f, t=t: f"{t.name}[{f}]")
-            else:
-                v = self._compute(t, {}, 0, lines)
-                lines.append(f"{t.name} = {v}")
-        for out, e in lowered:
-            depth = 0
-            for s in out.free:
-                lo, hi = out.ranges[s]
-                self._loop(s, lo, hi, depth, lines)
-                depth += 1
-            saved = dict(self._subst)
-            val = self.value(e, depth, lines)
-            self._subst = saved
-            ind = "    " * depth
-            if out.mode == "return":
-                self.ret = val
-                continue
-            if out.flat_fn is not None:
-                flat = out.flat_fn(self.names)
-            else:
-                flat = self._int(self.flat(out.free, out.free, out.ranges))
-            where = f"{out.offset} + {flat}" if out.offset else flat
-            op = "=" if out.mode == "store" else "+="
-            lines.append(f"{ind}{out.array}[{where}] {op} {val}")
-        self.lines = lines
-
-    def _alloc(self, size):
-        name = self.env.size_name(size)
-        if self.env.target == "cuda":
-            return f"cuda.local.array({name}, DTYPE)"
-        return f"np.empty({name}, DTYPE)"
-
-
 def t_size(t: Temp):
     return sp.Mul(*[hi - lo + 1 for lo, hi in (t.ranges[s] for s in t.free)]) if t.free \
         else sp.S.One
 
 
-def print_consts(env: LoopEnv, fn_for_printing: Function | None = None) -> list[str]:
-    """Body lines of ``consts(theta, c)``: every pooled θ-only temporary in order."""
-    printer = Function(env, [], "consts") if fn_for_printing is None else fn_for_printing
-    printer._subst = {}
-    lines = []
-    for t in env.consts.temps:
-        printer.ranges.update(t.ranges)
-        if t.free:
-            printer.materialize(t, lines, lambda f, t=t: f"c[{printer._const_off(t)} + {f}]")
-        else:
-            v = printer._compute(t, {}, 0, lines)
-            lines.append(f"c[{printer._const_off(t)}] = {v}")
-    return lines

@@ -29,7 +29,8 @@ from __future__ import annotations
 import sympy as sp
 
 from ..errors import CodegenError
-from .loops import ConstPool, LoopEnv, Output, print_consts
+from .loops import ConstPool, LoopEnv, Output
+from .loops_render import BLOCK, Renderer, consts_lines
 from .printer import HELPERS_SCALAR
 from .ranges import CHUNK, GRAD_CHUNK, RANGE_DECORATOR
 from .templates import templates_for
@@ -139,45 +140,50 @@ def _row(name, args, fn, doc, deco=_JIT):
     return "\n".join(src)
 
 
-def _driver(name, args, fn, kind, chunk, doc, extra_rows=()):
+def _driver(name, args, fn, kind, chunk, doc, extra_rows=(), prologue=(), scratch=()):
     """Range driver over chunks k0..k1 of ``chunk`` rows (the argument order of
-    :mod:`.ranges`)."""
+    :mod:`.ranges`), each chunk in blocks of ``BLOCK`` samples (blocked form)."""
+    if kind == "values":
+        ret = "out_all[_b + n] = {}".format
+    elif kind in ("sums", "grad"):
+        ret = "_acc += {}".format
+    else:
+        ret = None
+    r = Renderer(fn, blocked=True, ret_stmt=ret)
     src = [RANGE_DECORATOR, f"def {name}({', '.join(args)}):", f"    '''{doc}'''",
-           "    _N = X.shape[0]"]
-    src += _indent(fn.allocs)
+           "    _N = X.shape[0]", "    xb = np.empty((D, BLOCK), DTYPE)"]
+    src += [f"    {e}b = np.empty((D, BLOCK), DTYPE)" for e in tuple(extra_rows) + tuple(scratch)]
+    if kind == "values_row":
+        src.append("    outb = np.empty((D, BLOCK), DTYPE)")
+    src += _indent(r.allocs)
     body = ["for _k in range(k0, k1):", f"    _lo = _k * {chunk}",
             f"    _hi = min(_lo + {chunk}, _N)"]
     if kind in ("sums", "grad"):
         body.append("    _acc = 0.0")
     if kind == "grad":
         body.append("    g = gpart[_k]")
-    loop = ["x = X[_r]"] + [f"{r} = {r.upper()}[_r]" for r in extra_rows]
+    blk = ["m = min(BLOCK, _hi - _b)", "for n in range(m):", "    for _i in range(D):",
+           "        xb[_i, n] = X[_b + n, _i]"]
+    blk += [f"        {e}b[_i, n] = {e.upper()}[_b + n, _i]" for e in extra_rows]
+    blk += list(prologue) + r.lines
     if kind == "values_row":
-        loop.append("out = out_all[_r]")
-    loop += fn.lines
-    if kind == "values":
-        loop.append(f"out_all[_r] = {fn.ret}")
-    elif kind in ("sums", "grad"):
-        loop.append(f"_acc += {fn.ret}")
-    body += _indent(["for _r in range(_lo, _hi):"] + _indent(loop), 1)
+        blk += ["for n in range(m):", "    for _i in range(D):",
+                "        out_all[_b + n, _i] = outb[_i, n]"]
+    body += _indent(["for _b in range(_lo, _hi, BLOCK):"] + _indent(blk), 1)
     if kind in ("sums", "grad"):
         body.append("    part[_k] = _acc")
     src += _indent(body)
     return "\n".join(src)
 
 
-def _block(name, fn, D, with_ret):
+def _block(name, fn, with_ret):
     args = ["xb", "m", "theta", "c", "outb"] + (["rb"] if with_ret else [])
+    r = Renderer(fn, blocked=True, ret_stmt=("rb[n] = {}".format if with_ret else None))
     src = ['@numba.njit(fastmath=FASTMATH, cache=True, error_model="numpy", nogil=True)',
            f"def {name}({', '.join(args)}):",
            "    '''Block form over samples n < m of the column block xb (D × ≥m).'''",
-           "    x = np.empty(D, DTYPE)", "    out = np.empty(D, DTYPE)"]
-    src += _indent(fn.allocs)
-    loop = ["for _i in range(D):", "    x[_i] = xb[_i, n]"] + fn.lines
-    loop += ["for _i in range(D):", "    outb[_i, n] = out[_i]"]
-    if with_ret:
-        loop.append(f"rb[n] = {fn.ret}")
-    src += _indent(["for n in range(m):"] + _indent(loop))
+           "    BLOCK = xb.shape[1]"]
+    src += _indent(r.allocs) + _indent(r.lines)
     return "\n".join(src)
 
 
@@ -217,8 +223,8 @@ def _core(env, st, target):
                               "sums", CHUNK, docs["ism_c"] + " Range driver (sums)."))
         bodies.append(_driver("score_values", ["X", "k0", "k1", "theta", "c", "out_all"],
                               fns["score_c"], "values_row", CHUNK, "score, range driver."))
-        bodies.append(_block("score_block", fns["score_c"], D, False))
-        bodies.append(_block("logp_score_block", fns["logp_score_c"], D, True))
+        bodies.append(_block("score_block", fns["score_c"], False))
+        bodies.append(_block("logp_score_block", fns["logp_score_c"], True))
     return fns, bodies
 
 
@@ -250,6 +256,8 @@ def _dsm(env, st, target):
         fn.lines = fill + fn.lines
         alloc = "cuda.local.array(D, DTYPE)" if target == "cuda" else "np.empty(D, DTYPE)"
         fn.allocs = [f"y = {alloc}"] + fn.allocs
+        fill_b = ["for n in range(m):", "    for _i in range(D):",
+                  "        yb[_i, n] = xb[_i, n] + sigma * zb[_i, n]"]
         fns[name] = fn
         doc = "½‖σ s(x+σz) + z‖²." if weighted else "½‖s(x+σz) + z/σ‖²."
         bodies.append(_row(name, ["x", "z", "sigma", "theta", "c"], fn, doc))
@@ -257,7 +265,8 @@ def _dsm(env, st, target):
             base = name[:-2]
             bodies.append(_driver(f"{base}_sums", ["X", "Z", "k0", "k1", "sigma", "theta", "c",
                                                    "part"], fn, "sums", CHUNK,
-                                  doc + " Range driver.", extra_rows=("z",)))
+                                  doc + " Range driver.", extra_rows=("z",),
+                                  prologue=fill_b, scratch=("y",)))
     return fns, bodies
 
 
@@ -291,8 +300,7 @@ def generate_source(density, kernel_set: str, target: str = "cpu", dtype: str = 
     digest = digest or kernel_hash(density, kernel_set, target, dtype, spec)
     env = _env(st, dtype, target)
     fns, bodies = _SETS[kernel_set](env, st, target)
-    consts_fn = env.function([], "consts")
-    clines = _dense_lines(env) + print_consts(env, consts_fn)
+    clines = _dense_lines(env) + consts_lines(env)
     nc = int(env.consts.size)
     consts_src = "\n".join([_JIT, "def consts(theta, c):",
                             f"    '''θ-only values: c[0:{max(nc, 1)}].'''"]
@@ -306,7 +314,7 @@ def generate_source(density, kernel_set: str, target: str = "cpu", dtype: str = 
                      for ln in fn.lines) for name, fn in fns.items()}
     globals_ = [f"SYMSCORE_HASH = {digest!r}", f"DENSITY_NAME = {density.name!r}",
                 f"KERNEL_SET = {kernel_set!r}", f"TARGET = {target!r}", "STRUCTURED = True",
-                f"D = {int(st.D)}", f"P = {density.n_params}", f"NC = {max(nc, 1)}",
+                f"D = {int(st.D)}", f"P = {density.n_params}", f"BLOCK = {BLOCK}", f"NC = {max(nc, 1)}",
                 f"DTYPE = np.{dtype}",
                 "FASTMATH = {" + ", ".join(repr(f) for f in sorted(FASTMATH_FLAGS)) + "}",
                 f"OP_COUNTS = {dict(sorted(ops.items()))!r}"] + env.size_lines()
