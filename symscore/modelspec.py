@@ -14,6 +14,16 @@ A TOML file declares a density from text (parsed by :mod:`symscore.parse`)::
     [support]                      # optional, per variable
     x = "real"
 
+A table of variables declares a structured (vector) density instead, with array
+parameters (see :mod:`symscore.structured.textform`)::
+
+    variables = { x = 100 }
+    log_density = "-(x @ K @ x) / 2"
+    [params]
+    K = { shape = ["x", "x"], pattern = "symmetric" }   # diagonal positive
+    [values]
+    K = "identity"
+
 An optional top-level ``noise_scale = "sigma"`` names the parameter σ of a
 noise-perturbed density p_σ = p ∗ N(0, σ²I) (what annealed Langevin needs).
 
@@ -114,6 +124,8 @@ def _toml(path: Path) -> Density:
         raise ModelSpecError(f"{path}: declare exactly one of log_density, density, energy "
                              f"(found {kinds or 'none'})")
     variables = spec.get("variables")
+    if isinstance(variables, dict):
+        return _toml_structured(path, spec, kinds[0])
     if not (isinstance(variables, list) and variables
             and all(isinstance(v, str) and _WORD.match(v) for v in variables)):
         raise ModelSpecError(f"{path}: 'variables' must be a non-empty list of names")
@@ -140,6 +152,27 @@ def _toml(path: Path) -> Density:
     return Density.parse(text, variables, list(params.items()), kind=kinds[0],
                          support=support, name=str(spec.get("name", path.stem)),
                          defaults=values if params else None, noise_scale=noise)
+
+
+def _toml_structured(path: Path, spec: dict, kind: str) -> Density:
+    """``variables = { x = 100 }``: a structured density (array parameters)."""
+    from .structured.textform import structured_from_text
+    params = spec.get("params", {})
+    values = spec.get("values")
+    if not isinstance(params, dict) or (values is not None and not isinstance(values, dict)):
+        raise ModelSpecError(f"{path}: [params] and [values] must be tables")
+    for key in ("support", "noise_scale"):
+        if key in spec:
+            raise ModelSpecError(f"{path}: {key!r} is not supported for structured densities "
+                                 "(variables = {{ x = D }}) yet")
+    text = spec[kind]
+    if not isinstance(text, str):
+        raise ModelSpecError(f"{path}: {kind} must be a string")
+    try:
+        return structured_from_text(text, spec["variables"], params, kind=kind,
+                                    name=str(spec.get("name", path.stem)), values=values)
+    except SymscoreError as exc:
+        raise ModelSpecError(f"{path}: {exc}") from None
 
 
 def load_model(spec: str) -> Density:

@@ -68,6 +68,17 @@ def _depth_precheck(text: str) -> None:
 
 def parse_expression(text: str, symbols: Sequence[sp.Symbol]) -> sp.Expr:
     """Parse ``text`` into a SymPy expression over the declared ``symbols``."""
+    tree = parse_tree(text)
+    names = {s.name: s for s in symbols}
+    try:
+        return _Builder(names).build(tree.body, 0)
+    except RecursionError:
+        raise ParseError("density text is too deeply nested") from None
+
+
+def parse_tree(text: str) -> ast.Expression:
+    """The checked syntax tree of ``text`` (length, nesting, node count); nothing is
+    evaluated. Shared by the scalar and the structured (array) builders."""
     if not isinstance(text, str):
         raise ParseError(f"density text must be a string, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
@@ -87,11 +98,7 @@ def parse_expression(text: str, symbols: Sequence[sp.Symbol]) -> sp.Expr:
     nodes = sum(1 for _ in ast.walk(tree))
     if nodes > MAX_NODES:
         raise ParseError(f"expression has {nodes} syntax nodes; the limit is {MAX_NODES}")
-    names = {s.name: s for s in symbols}
-    try:
-        return _Builder(names).build(tree.body, 0)
-    except RecursionError:
-        raise ParseError("density text is too deeply nested") from None
+    return tree
 
 
 class _Builder:

@@ -8,6 +8,7 @@ import sympy as sp
 from hypothesis import given, settings, strategies as st
 
 import symscore as ss
+from oracles import FLOAT_FUNCTIONS
 from symscore import objectives
 from symscore.calculus import param_gradient
 from symscore.structured import GRAD_INDICES, J, StructureError, contract, derivative
@@ -32,7 +33,7 @@ def _structured_unrolled(sd):
 
 
 def _evaluate(exprs, syms, values):
-    f = sp.lambdify(syms, exprs, "numpy")
+    f = sp.lambdify(syms, exprs, [FLOAT_FUNCTIONS, "numpy"])
     return np.array(f(*values), dtype=float)
 
 

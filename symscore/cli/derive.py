@@ -13,10 +13,28 @@ EXAMPLE = 'symscore derive gaussian:dim=2 --latex'
 DIRECT_LIMIT = 600
 
 
+def _structured_items(d):
+    """Index form: s_j with a free index j, ∇·s, the ISM integrand, θ-gradients."""
+    s = d.structure
+    items = [("log p~(x; θ)", r"\log\tilde p(x;\theta)", s.log_density),
+             ("score s_j = ∂ log p~ / ∂x[j]  (j = 0 … D−1)", "s_{j}", s.score),
+             ("divergence ∇·s", r"\nabla\cdot s", s.divergence),
+             ("ISM integrand ∇·s + ½‖s‖²", r"\nabla\cdot s + \tfrac12\Vert s\Vert^2", s.ism)]
+    for g in s.groups:
+        expr, idx = s.ism_grad[g.name]
+        sub = ", ".join(map(str, idx))
+        items.append((f"∂ ISM / ∂{g.base_name}[{sub}]" if idx else f"∂ ISM / ∂{g.base_name}",
+                      r"\partial_{" + g.base_name + (f"_{{{sub}}}" if idx else "")
+                      + r"}\,\mathrm{ISM}", expr))
+    return items, []
+
+
 def _derived(d):
     """[(label, LaTeX label, expr)] for log p~, the score, ∇·s and the ISM integrand, and
     the CSE replacements [(t_i, expr)] when they are large (else [])."""
     import sympy as sp
+    if d.structure is not None:
+        return _structured_items(d)
     from ..objectives import ism_integrand
     from ..proof.notation import node_count
     items = [("log p~(x; θ)", r"\log\tilde p(x;\theta)", d.log_density)]
@@ -37,7 +55,19 @@ def run(args) -> int:
     d = load_model(args.model)
     progress(f"differentiating {d.name}")
     items, cse = _derived(d)
-    if args.json:
+    if d.structure is not None:
+        groups = [f"{g.name} {g.base_name}{list(g.shape)} ({g.pattern})"
+                  for g in d.structure.groups]
+        head = [f"model: {d.name}", f"x ∈ ℝ^{d.dim} (x[i], i = 0 … {d.dim - 1})",
+                f"θ: {'; '.join(groups)}  ({d.n_params} numbers)", ""]
+    if args.json and d.structure is not None:
+        out = {"model": d.name, "dim": d.dim, "structured": True,
+               "groups": [{"name": g.name, "symbol": g.base_name, "shape": list(g.shape),
+                           "pattern": g.pattern} for g in d.structure.groups],
+               "expressions": [{"name": a, "sympy": sp.sstr(e), "latex": sp.latex(e)}
+                               for a, _, e in items]}
+        write_output(args.out, json.dumps(out, indent=2, ensure_ascii=False))
+    elif args.json:
         out = {"model": d.name, "variables": [v.name for v in d.variables],
                "params": [p.name for p in d.params],
                "domains": [str(dom) for dom in d.domains],
@@ -51,6 +81,9 @@ def run(args) -> int:
         lines += [f"{b} &= {sp.latex(e)} \\\\" for _, b, e in items]
         lines[-1] = lines[-1][:-3]
         write_output(args.out, "\\begin{align*}\n" + "\n".join(lines) + "\n\\end{align*}")
+    elif d.structure is not None:
+        parts = head + [f"{a} =\n{pretty(e)}\n" for a, _, e in items]
+        write_output(args.out, "\n".join(parts))
     else:
         parts = [f"model: {d.name}", f"x = ({', '.join(v.name for v in d.variables)})",
                  f"θ = ({', '.join(p.name for p in d.params)})", ""]

@@ -18,6 +18,18 @@ def run(args) -> int:
     theta0 = None if args.theta0 is None else theta_from_json(d, args.theta0)
     progress(f"fitting {d.name} to {X.shape[0]} samples")
     r = fit(d, X, theta0=theta0, method=args.method)
+    if args.json and d.structure is not None:   # array groups: no per-symbol tables
+        out = {"model": d.name, "method": r.method, "objective": r.objective,
+               "converged": bool(r.converged), "message": r.message, "loss": float(r.loss),
+               "iterations": int(r.iterations), "n_samples": int(r.n_samples),
+               "proof_verdict": r.proof_verdict, "boundary": r.boundary,
+               "stderr": r.stderr_note,
+               "params": {k: np.asarray(v).tolist() for k, v in r.params.items()}}
+        write_output(args.out, json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    if d.structure is not None:
+        write_output(args.out, r._repr_markdown_())
+        return 0
     if args.json:
         se = r.stderr if r.stderr is not None else [None] * len(r.theta)
         out = {"model": d.name, "method": r.method, "objective": r.objective,

@@ -86,8 +86,13 @@ def run(args) -> int:
         print(f"acceptance rate: mean {np.mean(r.acceptance):.3f}, "
               f"min {np.min(r.acceptance):.3f}")
     if len(finite):
-        for i, v in enumerate(d.variables):
-            print(f"  {v.name}: mean {finite[:, i].mean():+.6g}, sd {finite[:, i].std():.6g}")
+        shown = range(d.dim) if d.dim <= 12 else range(8)
+        for i in shown:
+            print(f"  x_{i}: mean {finite[:, i].mean():+.6g}, sd {finite[:, i].std():.6g}")
+        if d.dim > 12:
+            m, sd = finite.mean(axis=0), finite.std(axis=0)
+            print(f"  … {d.dim - 8} more coordinates; over all {d.dim}: |mean| ≤ "
+                  f"{np.abs(m).max():.4g}, sd in [{sd.min():.4g}, {sd.max():.4g}]")
     print(f"wrote {out}")
     if args.plot:
         from ..plot import samples_vs_density
