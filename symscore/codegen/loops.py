@@ -229,7 +229,7 @@ class Function:
         lowered = []
         for out in outputs:
             self.ranges.update(out.ranges)
-            e = normalize(out.expr, self.ranges)
+            e = normalize(out.expr, self.ranges, self._sample_keys())
             lowered.append((out, self.lower(e, frozenset(out.free))))
         self._decide()
         self.lowered = lowered
@@ -238,6 +238,9 @@ class Function:
         self.allocs, self.lines, self.ret = row.allocs, row.lines, row.ret
 
     # -- lowering ---------------------------------------------------------------------
+    def _sample_keys(self):
+        return frozenset(self.env.sample)
+
     def is_sample(self, e) -> bool:
         for a in sp.preorder_traversal(e):
             if isinstance(a, sp.Indexed):
@@ -262,7 +265,7 @@ class Function:
             body, k, lo, hi = e.args
             kk = sp.Dummy(str(k), integer=True)
             self.ranges[kk] = (lo, hi)
-            body = normalize(body.xreplace({k: kk}), self.ranges)
+            body = normalize(body.xreplace({k: kk}), self.ranges, self._sample_keys())
             return self._temp("lse", body, kk, F, ctx)
         if isinstance(e, sp.Piecewise):
             pairs = [(self.lower(v, ctx), self._lower_cond(c, ctx)) for v, c in e.args]

@@ -74,10 +74,11 @@ def decide(cond, ranges):
         d = sp.expand(cond.lhs - cond.rhs)
         lo, hi = _bounds(d, ranges)
         op = cond.rel_op
+        if lo is None or hi is None:
+            return cond
         for test, verdict in _TESTS.get(op, ()):
-            v = test(lo, hi)
-            if v is not None:
-                return sp.true if v == verdict else sp.false
+            if test(lo, hi) is True:  # the test proves the verdict
+                return sp.true if verdict else sp.false
         return cond
     return cond
 
@@ -111,11 +112,14 @@ def _gt0(e):
 
 # each entry: (test(lo, hi) -> bool/None, which result means True)
 _TESTS = {
-    ">=": ((lambda lo, hi: _ge0(lo), True), (lambda lo, hi: _gt0(-hi) if hi is not None else None, False)),
-    ">": ((lambda lo, hi: _gt0(lo), True), (lambda lo, hi: _ge0(-hi) if hi is not None else None, False)),
-    "<=": ((lambda lo, hi: _ge0(-hi) if hi is not None else None, True), (lambda lo, hi: _gt0(lo), False)),
-    "<": ((lambda lo, hi: _gt0(-hi) if hi is not None else None, True), (lambda lo, hi: _ge0(lo), False)),
-    "==": ((lambda lo, hi: (lo == 0 and hi == 0) or None, True),),
+    ">=": ((lambda lo, hi: _ge0(lo), True), (lambda lo, hi: _gt0(-hi), False)),
+    ">": ((lambda lo, hi: _gt0(lo), True), (lambda lo, hi: _ge0(-hi), False)),
+    "<=": ((lambda lo, hi: _ge0(-hi), True), (lambda lo, hi: _gt0(lo), False)),
+    "<": ((lambda lo, hi: _gt0(-hi), True), (lambda lo, hi: _ge0(lo), False)),
+    "==": ((lambda lo, hi: (lo == 0 and hi == 0) or None, True),
+           (lambda lo, hi: _gt0(lo), False), (lambda lo, hi: _gt0(-hi), False)),
+    "!=": ((lambda lo, hi: (lo == 0 and hi == 0) or None, False),
+           (lambda lo, hi: _gt0(lo), True), (lambda lo, hi: _gt0(-hi), True)),
 }
 
 
@@ -147,12 +151,36 @@ def _in_range(e, lo, hi, ranges):
     return c
 
 
-def normalize(expr, ranges: Ranges):
+def normalize(expr, ranges: Ranges, sample=()):
     """Canonical form of ``expr`` (see the module docstring). ``ranges`` maps the
     free index symbols to their ranges; it is extended in place with the fresh
-    bound indices of every ``Sum``."""
+    bound indices of every ``Sum``. ``sample``: the per-sample bases/symbols (x);
+    with them two exact sum rewrites are enabled:
+
+    * Σⱼ Σₖ A(k)·B(j,k) → Σₖ A(k)·Σⱼ B(j,k) when A does not depend on j (the
+      inner sum may then be θ-only, e.g. ‖wₖ‖² in the ICA divergence);
+    * Σₖ A(k)·Σᵢ B(i,k)·h(i) → Σᵢ h(i)·Σₖ A(k)·B(i,k) for θ-only A, B and a
+      per-sample h (the θ-only contraction, e.g. LLᵀ, is then hoisted: one
+      mat-vec per sample instead of two)."""
     expr = sp.sympify(expr)
-    return _norm(expr, ranges)
+    global _SAMPLE
+    old, _SAMPLE = _SAMPLE, frozenset(sample)
+    try:
+        return _norm(expr, ranges)
+    finally:
+        _SAMPLE = old
+
+
+_SAMPLE = frozenset()
+
+
+def _is_sample(e) -> bool:
+    for a in sp.preorder_traversal(e):
+        if isinstance(a, sp.Indexed) and a.base in _SAMPLE:
+            return True
+        if isinstance(a, sp.Symbol) and a in _SAMPLE:
+            return True
+    return False
 
 
 def _norm(e, ranges):
@@ -237,7 +265,59 @@ def _sum1(body, k, ranges):
     inner = sp.Mul(*inside)
     if inner.is_Add:  # after pulling factors out, the rest may split again
         return sp.Mul(*outside) * sp.Add(*[_sum1(t, k, ranges) for t in inner.args])
+    if _SAMPLE:
+        alt = _interchange(inside, k, ranges)
+        if alt is not None:
+            return sp.Mul(*outside) * alt
     return sp.Mul(*outside) * sp.Sum(inner, (k, lo, hi))
+
+
+def _independent(lims, k, ranges):
+    """No bound of ``lims`` depends on k, and k's range on none of their indices."""
+    vs = {v for v, _, _ in lims}
+    klo, khi = (sp.sympify(r) for r in ranges[k])
+    if (klo.free_symbols | khi.free_symbols) & vs:
+        return False
+    return all(k not in (sp.sympify(a).free_symbols | sp.sympify(b).free_symbols)
+               for _, a, b in lims)
+
+
+def _interchange(inside, k, ranges):
+    """The two sum rewrites of :func:`normalize` (None when neither applies)."""
+    lo, hi = ranges[k]
+    sums = [f for f in inside if isinstance(f, sp.Sum)]
+    if len(inside) == 1 and sums:
+        S = sums[0]
+        lims = [tuple(l) for l in S.limits]
+        if not _independent(lims, k, ranges):
+            return None
+        A = [f for f in sp.Mul.make_args(S.function) if k not in f.free_symbols]
+        B = [f for f in sp.Mul.make_args(S.function) if k in f.free_symbols]
+        if not any(not a.is_Number for a in A) or not B:
+            return None
+        body = sp.Mul(*A) * _sum1(sp.Mul(*B), k, ranges)
+        for v, _, _ in lims:
+            body = _sum1(body, v, ranges)
+        return body
+    if len(sums) != 1 or len(sums[0].limits) != 1:
+        return None
+    S = sums[0]
+    A = [f for f in inside if f is not S]
+    if not A or any(_is_sample(a) for a in A):
+        return None
+    (i, ilo, ihi), = S.limits
+    if not _independent([(i, ilo, ihi)], k, ranges):
+        return None
+    g = sp.Mul.make_args(S.function)
+    B = [f for f in g if not _is_sample(f)]
+    h = [f for f in g if _is_sample(f)]
+    if not h or any(k in f.free_symbols for f in h) or not any(k in f.free_symbols for f in B):
+        return None
+    hoisted = (set().union(*(a.free_symbols for a in A + B)) & set(ranges)) - {k}
+    if len(hoisted) > 2:  # the θ-only contraction would be too large to store
+        return None
+    inner = _sum1(sp.Mul(*A) * sp.Mul(*B), k, ranges)
+    return _sum1(sp.Mul(*h) * inner, i, ranges)
 
 
 def _delta_target(f, k):
