@@ -19,17 +19,22 @@ from ..params import ParamGroup
 from ._common import check_count, variables
 
 
-def ica(dim: int = 2, name: str | None = None) -> Density:
+def ica(dim: int = 2, name: str | None = None, structured: bool | None = None) -> Density:
     """Hyvärinen's ICA model with an (n, n) unmixing matrix (unnormalised).
 
     Parameter group: ``W`` (n, n) — symbols ``W_k_i`` (row k, column i), real.
-    Default: W = I (independent unit-variance logistic sources).
+    Default: W = I (independent unit-variance logistic sources). ``structured``: index
+    form or unrolled (None: by dimension, see :func:`symscore.structured.choose`).
 
     >>> d = ica(dim=1)
     >>> d.log_density
     sqrt(3)*pi*W_0_0*x_0/3 - 2*Softplus(sqrt(3)*pi*W_0_0*x_0/3) + 2*log(2)
     """
     n = check_count(dim, "dim")
+    from .. import structured as _structured
+    if _structured.choose(structured, n):
+        from ..structured import models
+        return models.ica(n, name)
     xs = variables(n)
     W = [[sp.Symbol(f"W_{k}_{i}", real=True) for i in range(n)] for k in range(n)]
     c = sp.pi / (2 * sp.sqrt(3))

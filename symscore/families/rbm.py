@@ -25,13 +25,14 @@ from ._common import check_count, declared, variables, vector
 
 
 def gaussian_bernoulli_rbm(dim: int = 2, hidden: int = 2, learn_sigma: bool = False,
-                           name: str | None = None) -> Density:
+                           name: str | None = None, structured: bool | None = None) -> Density:
     """Gaussian–Bernoulli RBM free energy, D visible and H hidden units (unnormalised).
 
     Parameter groups: ``W`` (D, H) — symbols ``W_i_j``; ``b`` (D,) visible
     biases ``b_i``; ``c`` (H,) hidden biases ``c_j``; with ``learn_sigma``
     also ``sigma`` (D,) — symbols ``sigma_i`` > 0. Defaults: b = c = 0, σ = 1,
-    W = 0.5·(standard normal draws with numpy seed 0)/√D.
+    W = 0.5·(standard normal draws with numpy seed 0)/√D. ``structured``: index form
+    or unrolled (None: by dimension, see :func:`symscore.structured.choose`).
 
     >>> d = gaussian_bernoulli_rbm(dim=1, hidden=1)
     >>> d.score
@@ -41,6 +42,10 @@ def gaussian_bernoulli_rbm(dim: int = 2, hidden: int = 2, learn_sigma: bool = Fa
     H = check_count(hidden, "hidden")
     if not isinstance(learn_sigma, bool):
         raise DensityError(f"learn_sigma must be True or False, got {learn_sigma!r}")
+    from .. import structured as _structured
+    if _structured.choose(structured, D):
+        from ..structured import models
+        return models.gaussian_bernoulli_rbm(D, H, learn_sigma, name)
     xs = variables(D)
     W = [[sp.Symbol(f"W_{i}_{j}", real=True) for j in range(H)] for i in range(D)]
     b, b_group = vector("b", D, "b")

@@ -85,6 +85,20 @@ def _tidy(expr, symmetric=frozenset()):
     return expr.func(*new)
 
 
+def _expand_sums(expr):
+    """Every Sum with integer bounds written out as an Add (exact; no ``doit``, whose
+    assumption queries cost seconds on small sums)."""
+    if not expr.args or isinstance(expr, sp.Indexed) and not expr.has(sp.Sum):
+        return expr
+    if isinstance(expr, sp.Sum):
+        body = _expand_sums(expr.function)
+        for d, lo, hi in expr.limits:   # innermost limit first
+            body = sp.Add(*[body.xreplace({d: sp.Integer(v)})
+                            for v in range(int(lo), int(hi) + 1)])
+        return body
+    return expr.func(*[_expand_sums(a) for a in expr.args])
+
+
 @dataclass(frozen=True, eq=False)
 class Structure:
     """log p~ in index form plus its derivatives (computed on first use).
@@ -180,7 +194,7 @@ class Structure:
         """The scalar expression of an index expression without free indices
         (sums expanded, x[i] → x_i, group entries → the unrolled family's symbols)."""
         xs, table = self.scalar_symbols()
-        e = expr.doit()
+        e = _expand_sums(expr)
         reps = {}
         for ind in e.atoms(sp.Indexed):
             if ind.base == self.x:

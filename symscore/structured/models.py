@@ -98,3 +98,44 @@ def gaussian_graphical(D: int, name: str | None = None) -> StructuredDensity:
     return StructuredDensity(Structure(D, x, tuple(G), logp),
                              name or f"gaussian_graphical(dim={D})",
                              defaults={"precision": np.eye(D)})
+
+
+def ica(D: int, name: str | None = None) -> StructuredDensity:
+    """Hyvärinen's ICA model Σₖ G(wₖᵀx), G(u) = −2 log cosh(πu/(2√3)) (stabilised to
+    softplus form); group ``W`` (D, D), symbols ``W_k_i``. Default W = I."""
+    from ..stable import stabilize
+    x = x_base()
+    G = GroupList()
+    W = G.add("W", "W", (D, D), "full")
+    c = sp.pi / (2 * sp.sqrt(3))
+    u = _sum(W[k, i] * x[i], i, D)
+    logp = stabilize(_sum(-2 * sp.log(sp.cosh(c * u)), k, D))
+    return StructuredDensity(Structure(D, x, tuple(G), logp), name or f"ica(dim={D})",
+                             defaults={"W": np.eye(D)})
+
+
+def gaussian_bernoulli_rbm(D: int, H: int, learn_sigma: bool = False,
+                           name: str | None = None) -> StructuredDensity:
+    """The Gaussian–Bernoulli RBM free energy (see :mod:`symscore.families.rbm`):
+    −Σᵢ (xᵢ − bᵢ)²/(2σᵢ²) + Σⱼ softplus(cⱼ + Σᵢ Wᵢⱼ xᵢ/σᵢ²); groups ``W`` (D, H),
+    ``b`` (D,), ``c`` (H,) [, ``sigma`` (D,) > 0]."""
+    from ..stable import Softplus
+    x = x_base()
+    G = GroupList()
+    W = G.add("W", "W", (D, H), "full")
+    b = G.add("b", "b", (D,), "vector")
+    c = G.add("c", "c", (H,), "vector")
+    defaults = {"W": 0.5 * np.random.default_rng(0).standard_normal((D, H)) / np.sqrt(D),
+                "b": np.zeros(D), "c": np.zeros(H)}
+    if learn_sigma:
+        sigma = G.add("sigma", "sigma", (D,), "vector", POSITIVE)
+        var = lambda t: sigma[t]**2   # noqa: E731
+        defaults["sigma"] = np.ones(D)
+    else:
+        var = lambda t: sp.S.One      # noqa: E731
+    visible = -_sum((x[i] - b[i])**2 / (2 * var(i)), i, D)
+    hidden = _sum(Softplus(c[k] + _sum(W[i, k] * x[i] / var(i), i, D)), k, H)
+    label = f"gaussian_bernoulli_rbm(dim={D}, hidden={H}" + \
+        (", learn_sigma=True)" if learn_sigma else ")")
+    return StructuredDensity(Structure(D, x, tuple(G), visible + hidden), name or label,
+                             defaults=defaults)
