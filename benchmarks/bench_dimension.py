@@ -1,0 +1,333 @@
+"""Structured (loop) kernels against peers measured in the same run, by dimension.
+
+    python benchmarks/bench_dimension.py             # the full table (many minutes)
+    python benchmarks/bench_dimension.py --quick     # small sizes, smoke test
+    python benchmarks/bench_dimension.py --json out.json
+
+Workloads (float64, the public API, validation included; best of several runs):
+
+* ``gaussian(dim=D)`` (full precision Cholesky factor), D ∈ {2, 10, 100, 1000}:
+  ISM loss over N = 2e4 samples — symscore (loops for the structured density;
+  at D = 2, 10 also the unrolled scalar path) vs JAX jit + vmap with the exact
+  Hessian trace, JAX with one Rademacher Hutchinson probe, and the NumPy closed
+  form −tr(P) + ½ mean ‖P(x − μ)‖²; plus, in fresh processes, the cold start
+  (empty cache: build the density, derive, generate, compile, first ISM loss),
+  the warm start (same, cache filled) and the structured ``prove`` time.
+* ``ica(dim=64)``: ISM loss and its θ-gradient (4,096 parameters), N = 2e4, vs
+  JAX value_and_grad of the exact ISM loss.
+* ``gaussian_bernoulli_rbm(dim=100, hidden=50)``: ULA and MALA, 1,000 chains ×
+  200 steps, vs JAX (lax.scan of the vmapped step, jit).
+
+Ratios are symscore / peer speed (> 1: symscore faster). Every peer's value is
+compared with symscore's and the relative difference printed (exact peers must
+agree to ~1e-10; Hutchinson is an estimate). Timings on a shared machine are
+noisy: only ratios measured in the same run mean something.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import numpy as np
+
+
+def best_time(fn, repeat=3, min_time=0.3):
+    fn()
+    times = []
+    t0 = time.perf_counter()
+    while len(times) < repeat or (time.perf_counter() - t0 < min_time and len(times) < 20):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def perturbed_theta(d, seed=0, scale=0.05):
+    rng = np.random.default_rng(seed)
+    import symscore as ss
+    th = ss.compile(d, target="cpu").theta(None)
+    lo, hi = (np.asarray(b) for b in d.theta_bounds()[:2]) if hasattr(d, "theta_bounds") \
+        else (np.full(th.size, -np.inf), np.full(th.size, np.inf))
+    pos = lo >= 0
+    noise = scale * rng.standard_normal(th.size)
+    return np.where(pos, th * np.exp(noise), th + noise)
+
+
+def dense_params(d, th):
+    return {g.name: np.asarray(g.dense(th)) for g in d.structure.groups}
+
+
+# -- JAX peers ------------------------------------------------------------------------
+def jax_setup():
+    try:
+        import jax
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+def jax_logp(kind):
+    import jax.numpy as jnp
+    if kind == "gaussian":
+        def f(x, p):
+            L, mu = p["prec_chol"], p["mean"]
+            u = L.T @ (x - mu)
+            return (jnp.sum(jnp.log(jnp.diag(L))) - 0.5 * u @ u
+                    - 0.5 * x.shape[0] * jnp.log(2 * jnp.pi))
+    elif kind == "ica":
+        c = np.pi / (2 * np.sqrt(3))
+
+        def f(x, p):
+            a = c * (p["W"] @ x)
+            return jnp.sum(-2 * (jnp.logaddexp(a, -a) - jnp.log(2.0)))
+    elif kind == "rbm":
+        def f(x, p):
+            return (-0.5 * jnp.sum((x - p["b"]) ** 2)
+                    + jnp.sum(jnp.logaddexp(0.0, p["c"] + x @ p["W"])))
+    else:
+        raise ValueError(kind)
+    return f
+
+
+def jax_ism(jax, logp, probe=False):
+    import jax.numpy as jnp
+    score = jax.grad(logp)
+
+    def exact(x, p):
+        s = score(x, p)
+        return jnp.trace(jax.jacfwd(score)(x, p)) + 0.5 * s @ s
+
+    def hutch(x, v, p):
+        s, hv = jax.jvp(lambda y: score(y, p), (x,), (v,))
+        return v @ hv + 0.5 * s @ s
+
+    if probe:
+        return jax.jit(lambda X, V, p: jnp.mean(jax.vmap(hutch, (0, 0, None))(X, V, p)))
+    return jax.jit(lambda X, p: jnp.mean(jax.vmap(exact, (0, None))(X, p)))
+
+
+# -- cold / warm starts in fresh processes -------------------------------------------
+_CHILD = """
+import time, json, sys
+t0 = time.perf_counter()
+import numpy as np, symscore as ss
+d = ss.families.gaussian(dim={D}, structured=True)
+_ = d.structure.ism
+t1 = time.perf_counter()
+k = ss.compile(d)
+X = np.random.default_rng(1).standard_normal(({N}, {D}))
+loss = k.ism_loss(X, None)
+t2 = time.perf_counter()
+out = {{"build_s": t1 - t0, "total_s": t2 - t0, "loss": loss}}
+if {prove}:
+    from symscore.proof.structured import prove_structured_ism
+    t3 = time.perf_counter()
+    pr = prove_structured_ism(d)
+    out["prove_s"] = time.perf_counter() - t3
+    v = getattr(pr, "verdict", "?")
+    out["verdict"] = str(getattr(v, "name", v))
+print("RESULT" + json.dumps(out))
+"""
+
+
+def child(D, N, cache, prove=False):
+    env = dict(os.environ, SYMSCORE_CACHE_DIR=cache)
+    code = _CHILD.format(D=D, N=N, prove=prove)
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       timeout=1800)
+    wall = time.perf_counter() - t
+    for line in r.stdout.splitlines():
+        if line.startswith("RESULT"):
+            out = json.loads(line[6:])
+            out["wall_s"] = wall
+            return out
+    return {"error": (r.stderr or r.stdout)[-400:], "wall_s": wall}
+
+
+# -- workloads -------------------------------------------------------------------------
+def gaussian_rows(dims, N, jax, rows):
+    import symscore as ss
+    for D in dims:
+        d = ss.families.gaussian(dim=D, structured=True)
+        th = perturbed_theta(d)
+        X = np.random.default_rng(1).standard_normal((N, D))
+        k = ss.compile(d)
+        val = k.ism_loss(X, th)
+        t_ss = best_time(lambda: k.ism_loss(X, th))
+        p = dense_params(d, th)
+        P = p["prec_chol"] @ p["prec_chol"].T
+
+        def numpy_ism():
+            S = (X - p["mean"]) @ P
+            return -np.trace(P) + 0.5 * np.mean(np.einsum("ni,ni->n", S, S))
+        ref = numpy_ism()
+        row = {"workload": f"ISM gaussian(dim={D}) N={N}", "symscore_s": t_ss,
+               "numpy_s": best_time(numpy_ism), "numpy_rel": abs(val - ref) / abs(ref)}
+        if D <= 10:
+            ku = ss.compile(d.unrolled())
+            row["unrolled_s"] = best_time(lambda: ku.ism_loss(X, th))
+        if jax is not None:
+            import jax.numpy as jnp
+            f = jax_ism(jax, jax_logp("gaussian"))
+            fh = jax_ism(jax, jax_logp("gaussian"), probe=True)
+            Xj = jnp.asarray(X)
+            V = jnp.asarray(np.random.default_rng(2).choice([-1.0, 1.0], size=(N, D)))
+            pj = {a: jnp.asarray(v) for a, v in p.items()}
+            row["jax_exact_s"] = best_time(lambda: f(Xj, pj).block_until_ready())
+            row["jax_exact_rel"] = abs(val - float(f(Xj, pj))) / abs(val)
+            row["jax_hutch_s"] = best_time(lambda: fh(Xj, V, pj).block_until_ready())
+            row["jax_hutch_rel"] = abs(val - float(fh(Xj, V, pj))) / abs(val)
+        rows.append(row)
+        print(fmt(row), flush=True)
+
+
+def starts(dims, N, rows, prove=True):
+    for D in dims:
+        with tempfile.TemporaryDirectory() as cache:
+            cold = child(D, N, cache, prove=prove)
+            warm = child(D, N, cache)
+        row = {"workload": f"start gaussian(dim={D})", "cold": cold, "warm": warm}
+        rows.append(row)
+        print(fmt(row), flush=True)
+
+
+def ica_row(D, N, jax, rows):
+    import symscore as ss
+    d = ss.families.ica(dim=D, structured=True)
+    th = perturbed_theta(d)
+    X = np.random.default_rng(1).logistic(size=(N, D)) * np.sqrt(3) / np.pi
+    k = ss.compile(d)
+    val, g = k.ism_loss_and_grad(X, th)
+    row = {"workload": f"ISM + grad ica(dim={D}) N={N}",
+           "symscore_s": best_time(lambda: k.ism_loss_and_grad(X, th), repeat=2)}
+    if jax is not None:
+        import jax.numpy as jnp
+        f = jax_ism(jax, jax_logp("ica"))
+        vg = jax.jit(jax.value_and_grad(lambda p, X: f(X, p)))
+        pj = {"W": jnp.asarray(dense_params(d, th)["W"])}
+        Xj = jnp.asarray(X)
+        row["jax_exact_s"] = best_time(lambda: vg(pj, Xj)[0].block_until_ready(), repeat=2)
+        v, gj = vg(pj, Xj)
+        row["jax_exact_rel"] = abs(val - float(v)) / abs(val)
+        row["jax_grad_rel"] = float(np.max(np.abs(np.asarray(gj["W"]).ravel() - g))
+                                    / np.max(np.abs(g)))
+    rows.append(row)
+    print(fmt(row), flush=True)
+
+
+def rbm_rows(D, H, chains, steps, jax, rows):
+    import symscore as ss
+    d = ss.families.gaussian_bernoulli_rbm(dim=D, hidden=H, structured=True)
+    th = ss.compile(d).theta(None)
+    k = ss.compile(d)
+    x0 = np.random.default_rng(3).standard_normal((chains, D))
+    h = 0.01
+    for method in ("langevin", "mala"):
+        run = getattr(ss, method)
+        t_ss = best_time(lambda: run(k, x0, th, h, steps, seed=1), repeat=2)
+        row = {"workload": f"{method} rbm(dim={D}, hidden={H}) {chains}×{steps}",
+               "symscore_s": t_ss}
+        if jax is not None:
+            row["jax_s"] = jax_sampler(jax, method, dense_params(d, th), x0, h, steps)
+        rows.append(row)
+        print(fmt(row), flush=True)
+
+
+def jax_sampler(jax, method, params, x0, h, steps):
+    import jax.numpy as jnp
+    logp = jax_logp("rbm")
+    pj = {a: jnp.asarray(v) for a, v in params.items()}
+    lg = jax.vmap(jax.value_and_grad(logp), (0, None))
+
+    def ula(X, key):
+        def step(X, key):
+            _, g = lg(X, pj)
+            z = jax.random.normal(key, X.shape, X.dtype)
+            return X + h * g + jnp.sqrt(2 * h) * z, None
+        X, _ = jax.lax.scan(step, X, jax.random.split(key, steps))
+        return X
+
+    def mala(X, key):
+        def step(carry, key):
+            X, l, g = carry
+            k1, k2 = jax.random.split(key)
+            Y = X + h * g + jnp.sqrt(2 * h) * jax.random.normal(k1, X.shape, X.dtype)
+            ly, gy = lg(Y, pj)
+            fwd = jnp.sum((Y - X - h * g) ** 2, 1) / (4 * h)
+            rev = jnp.sum((X - Y - h * gy) ** 2, 1) / (4 * h)
+            acc = jnp.log(jax.random.uniform(k2, l.shape)) < ly - l + fwd - rev
+            return (jnp.where(acc[:, None], Y, X), jnp.where(acc, ly, l),
+                    jnp.where(acc[:, None], gy, g)), None
+        l, g = lg(X, pj)
+        (X, _, _), _ = jax.lax.scan(step, (X, l, g), jax.random.split(key, steps))
+        return X
+
+    fn = jax.jit(ula if method == "langevin" else mala)
+    X = jnp.asarray(x0)
+    key = jax.random.PRNGKey(0)
+    return best_time(lambda: fn(X, key).block_until_ready(), repeat=2)
+
+
+def fmt(row):
+    w = row["workload"]
+    if "cold" in row:
+        c, wm = row["cold"], row["warm"]
+        if "error" in c:
+            return f"{w}: cold start failed: {c['error']}"
+        prove = f", prove {c['prove_s']:.2f} s ({c.get('verdict')})" if "prove_s" in c else ""
+        return (f"{w}: cold {c['total_s']:.2f} s (build {c['build_s']:.2f} s; process "
+                f"{c['wall_s']:.2f} s){prove}; warm {wm.get('total_s', float('nan')):.2f} s "
+                f"(build {wm.get('build_s', float('nan')):.2f} s)")
+    parts = [f"{w}: symscore {row['symscore_s'] * 1e3:.1f} ms"]
+    for peer in ("unrolled", "numpy", "jax_exact", "jax_hutch", "jax"):
+        if f"{peer}_s" in row:
+            ratio = row[f"{peer}_s"] / row["symscore_s"]
+            rel = row.get(f"{peer}_rel")
+            note = f", rel diff {rel:.1e}" if rel is not None else ""
+            parts.append(f"{peer} {row[f'{peer}_s'] * 1e3:.1f} ms (×{ratio:.2f}{note})")
+    if "jax_grad_rel" in row:
+        parts.append(f"grad rel diff {row['jax_grad_rel']:.1e}")
+    return "; ".join(parts)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    ap.add_argument("--json", help="write the rows to this file")
+    ap.add_argument("--only", choices=["gaussian", "starts", "ica", "rbm"], action="append")
+    a = ap.parse_args(argv)
+    jax = jax_setup()
+    if jax is None:
+        print("JAX not installed (pip install symscore[bench]): JAX peers skipped")
+    only = set(a.only or ["gaussian", "starts", "ica", "rbm"])
+    rows = []
+    dims = [2, 10] if a.quick else [2, 10, 100, 1000]
+    N = 2000 if a.quick else 20000
+    print(textwrap.dedent(f"""\
+        bench_dimension: float64, N = {N}; ratio = peer time / symscore time
+        (×2 means symscore twice as fast); timings on a shared machine are noisy"""))
+    if "gaussian" in only:
+        gaussian_rows(dims, N, jax, rows)
+    if "starts" in only:
+        starts([10, 100] if a.quick else [100, 1000], N, rows)
+    if "ica" in only:
+        ica_row(8 if a.quick else 64, N, jax, rows)
+    if "rbm" in only:
+        rbm_rows(10 if a.quick else 100, 5 if a.quick else 50, 200 if a.quick else 1000,
+                 20 if a.quick else 200, jax, rows)
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(rows, fh, indent=1, default=str)
+
+
+if __name__ == "__main__":
+    main()
