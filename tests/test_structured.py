@@ -273,3 +273,22 @@ def test_structured_fit_refuses_degenerate_data():
     X = np.random.default_rng(0).normal(size=(10, 30))   # N < D: singular moments
     with pytest.raises(ss.FitError, match="singular"):
         ss.fit(ss.families.gaussian_graphical(dim=30), X)
+
+
+def test_vector_form_proofs_ica_and_rbm():
+    from symscore.proof import prove_ism_equivalence
+    from symscore.proof.structured import _bounded
+    rbm = prove_ism_equivalence(ss.families.gaussian_bernoulli_rbm(dim=30, hidden=7))
+    assert rbm.verdict.name == "PROVEN"
+    assert rbm.step("envelope").evidence["bounded_part"]
+    ica = prove_ism_equivalence(ss.families.ica(dim=30))
+    env = ica.step("envelope")
+    assert env.status.name == "ASSUMED" and "invertible" in env.justification
+    assert ica.step("growth").status.name == "PROVEN"
+    assert ica.step("boundary[i]").evidence["tails"] == "exponential"
+    a, b = sp.symbols("a b", real=True)
+    x = sp.IndexedBase("x", real=True)
+    assert _bounded(ss.Sigmoid(x[0]) * a + sp.tanh(x[1]), x)
+    assert not _bounded(ss.Softplus(x[0]), x) and not _bounded(x[0] * ss.Sigmoid(x[1]), x)
+    assert _bounded(sp.exp(x[0] - ss.LogSumExp(x[0], x[1])), x)
+    assert not _bounded(sp.exp(2 * x[0] - ss.LogSumExp(x[0], x[1])), x)
