@@ -21,19 +21,25 @@ from ._common import (check_count, declared, identity_like, mahalanobis, precisi
                       variables, vector)
 
 
-def student_t(dim: int = 1, kind: str = "full", name: str | None = None) -> Density:
+def student_t(dim: int = 1, kind: str = "full", name: str | None = None,
+              structured: bool | None = None) -> Density:
     """Multivariate Student-t with ν degrees of freedom (normalised).
 
     Parameter groups: ``loc`` (D,) — symbols ``mu_i``; ``prec_chol`` — lower
     triangular (D, D) for ``kind="full"``, its diagonal (D,) for ``"diag"``,
     a scalar for ``"iso"`` — symbols ``L_…``; ``df`` — the scalar ``nu`` > 0.
-    Defaults: μ = 0, L = I, ν = 5.
+    Defaults: μ = 0, L = I, ν = 5. ``structured``: index form or unrolled (None: by
+    dimension, see :func:`symscore.structured.choose`).
 
     >>> t = student_t(dim=2, kind="iso")
     >>> [p.name for p in t.params], t.defaults
     (['mu_0', 'mu_1', 'L', 'nu'], (0.0, 0.0, 1.0, 5.0))
     """
     check_count(dim, "dim")
+    from .. import structured as _structured
+    if _structured.choose(structured, dim):
+        from ..structured import models
+        return models.student_t(dim, kind, name)
     xs = variables(dim)
     mu, loc_group = vector("mu", dim, "loc")
     L, chol_entries, chol_shape = precision_cholesky(dim, kind)

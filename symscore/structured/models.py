@@ -139,3 +139,24 @@ def gaussian_bernoulli_rbm(D: int, H: int, learn_sigma: bool = False,
         (", learn_sigma=True)" if learn_sigma else ")")
     return StructuredDensity(Structure(D, x, tuple(G), visible + hidden), name or label,
                              defaults=defaults)
+
+
+def student_t(D: int, kind: str = "full", name: str | None = None) -> StructuredDensity:
+    """Multivariate Student-t (see :mod:`symscore.families.student_t`): groups ``loc``
+    (D,) 'mu', ``prec_chol`` 'L', ``df`` 'nu' > 0; log p = log Γ((ν+D)/2) − log Γ(ν/2)
+    − (D/2) log(νπ) + Σ log Lᵢᵢ − ((ν+D)/2) log1p(q/ν), q = ‖Lᵀ(x − μ)‖²."""
+    from ..stable import stabilize
+    x = x_base()
+    G = GroupList()
+    mu = G.add("loc", "mu", (D,), "vector")
+    L = _chol_group(G, kind, D)
+    nu = G.add("df", "nu", (), "scalar", POSITIVE)
+    q, logdet = chol_quadratic(L, kind, lambda t: x[t] - mu[t], D)
+    half = (nu + D) / 2
+    log_norm = (sp.loggamma(half) - sp.loggamma(nu / 2) - sp.Rational(D, 2) * sp.log(nu * sp.pi)
+                + logdet)
+    logp = stabilize(log_norm - half * sp.log(1 + q / nu))
+    return StructuredDensity(Structure(D, x, tuple(G), logp),
+                             name or f"student_t(dim={D}, kind={kind})",
+                             defaults={"loc": np.zeros(D), "prec_chol": _eye(D, kind),
+                                       "df": 5.0})
