@@ -221,11 +221,34 @@ def check_mala_chains(ctx):
         assert 0 < res[0].acceptance.mean() < 1, "degenerate acceptance"
 
 
-# two groups, so that a test run can use two processes (most of the time is the
+def check_structured(ctx):
+    """A structured (index-form) density: loop kernels with cuda.local.array
+    temporaries, against the CPU target's blocked loop kernels."""
+    d = ctx.ss.families.gaussian(dim=3, structured=True)
+    rng = np.random.default_rng(5)
+    th = ctx.k(d, "cpu").theta(None) + 0.1 * rng.normal(size=d.n_params)
+    X = rng.normal(size=(min(ctx.size["n"], 64), 3))
+    g, c = ctx.k(d, "cuda"), ctx.k(d, "cpu")
+    for name in ("log_density", "score", "divergence", "ism"):
+        close(f"structured {name}", getattr(g, name)(X, th), getattr(c, name)(X, th), 1e-12)
+    close("structured ism_loss", g.ism_loss(X, th), c.ism_loss(X, th), 1e-12)
+    close("structured grad", np.r_[g.ism_loss_and_grad(X, th)],
+          np.r_[c.ism_loss_and_grad(X, th)], 1e-12)
+    close("structured dsm", g.dsm_loss(X, th, 0.5, seed=3), c.dsm_loss(X, th, 0.5, seed=3),
+          1e-12)
+    x0 = rng.normal(size=(min(ctx.size["chains"], 16), 3))
+    res = [_sample(ctx, method, d, t, x0, th, step_size=0.1, n_steps=5, seed=7)
+           for method in ("langevin", "mala") for t in ("cpu", "cuda")]
+    _same_chains("structured langevin", res[0], res[1], ("x",))
+    _same_chains("structured mala", res[2], res[3], ("x", "acceptance"))
+
+
+# groups, so that a test run can use several processes (most of the time is the
 # CPU target's compilation of the kernels compared against)
 GROUPS = {"kernels": ["status", "per_sample", "losses", "float32", "device_arrays"],
-          "samplers": ["langevin_chains", "annealed_chains", "mala_chains"]}
-CHECKS = GROUPS["kernels"] + GROUPS["samplers"]
+          "samplers": ["langevin_chains", "annealed_chains", "mala_chains"],
+          "structured": ["structured"]}
+CHECKS = GROUPS["kernels"] + GROUPS["samplers"] + GROUPS["structured"]
 
 
 def main(argv=None) -> int:

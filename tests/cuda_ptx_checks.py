@@ -107,17 +107,27 @@ def main() -> int:
     if not ok:
         print(json.dumps({"kernel": "setup", "ok": False, "detail": why}))
         return NO_TOOLKIT
-    from numba import cuda
     import symscore as ss
-    from symscore.backends.cuda.ops import CudaOps
 
     density = ss.families.gaussian_mixture(dim=2, components=2)
     reference = ss.families.gaussian(dim=2, kind="iso")
+    failed = main_density(density, reference, ("float64", "float32"), signatures)
+    # a structured (index-form) density: loop kernels with cuda.local.array temporaries
+    structured = ss.families.gaussian(dim=3, structured=True)
+    failed += main_density(structured, None, ("float64", "float32"),
+                           lambda dt: {k: v for k, v in signatures(dt).items()
+                                       if k in ("core", "ism_grad", "dsm")}, "structured/")
+    return 1 if failed else 0
+
+
+def main_density(density, reference, dtypes, sigs, label="") -> int:
+    from numba import cuda
+    from symscore.backends.cuda.ops import CudaOps
     failed = 0
-    for dtype in ("float64", "float32"):
+    for dtype in dtypes:
         ops = CudaOps.__new__(CudaOps)  # no device: only the module loader is used
         ops.density, ops.dtype, ops._modules = density, dtype, {}
-        for kernel_set, kernels in signatures(dtype).items():
+        for kernel_set, kernels in sigs(dtype).items():
             if dtype == "float32":  # the samplers' arithmetic is float64 by design
                 kernels = {k: v for k, v in kernels.items() if k not in ("cu_langevin",
                                                                          "cu_mala")}
@@ -136,9 +146,9 @@ def main() -> int:
                 except Exception:
                     res = {"ok": False, "detail": traceback.format_exc(limit=4)[-3000:]}
                 failed += not res["ok"]
-                print(json.dumps({"kernel": f"{dtype}/{kernel_set}/{name}", **res,
+                print(json.dumps({"kernel": f"{label}{dtype}/{kernel_set}/{name}", **res,
                                   "seconds": round(time.perf_counter() - t, 2)}), flush=True)
-    return 1 if failed else 0
+    return failed
 
 
 if __name__ == "__main__":
