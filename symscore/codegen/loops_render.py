@@ -84,6 +84,9 @@ class Renderer:
         self.ret = None
         self.ret_stmt = ret_stmt
         self.sample_names = sample_names or {}
+        self._vdepth = None
+        self._loads: dict = {}
+        self._pending: dict = {}
         self._consts = {t.ref_base: t for t in self.env.consts.temps}
         self._locals = {t.ref_base: t for t in fn.temps}
         if not consts_only:
@@ -134,10 +137,10 @@ class Renderer:
         if e in self.env.sample:
             return self.env.sample[e]  # per-sample scalars (σ) are the same for a block
         if e in self.env.groups:
-            return f"theta[{self.env.groups[e][0]}]"
+            return self._hoist(f"theta[{self.env.groups[e][0]}]")
         t = self._consts.get(e)
         if t is not None:
-            return f"c[{self._const_off(t)}]"
+            return self._hoist(f"c[{self._const_off(t)}]")
         t = self._locals.get(e)
         if t is not None:
             return self._scalar(t.name)
@@ -148,7 +151,22 @@ class Renderer:
         e = sp.expand(off if flat is None else off + flat)
         return self._int(e)
 
+    def _hoist(self, text):
+        """In the blocked form a θ / c read is loaded once before the loop over
+        samples (LLVM cannot prove that stores into the temporaries leave c alone)."""
+        if not self.blocked or self._vdepth is None:
+            return text
+        name = self._loads.get((self._vdepth, text))
+        if name is None:
+            name = self.env.fresh("_h")
+            self._loads[(self._vdepth, text)] = name
+            self._pending.setdefault(self._vdepth, []).append(f"{name} = {text}")
+        return name
+
     def element(self, e):
+        return self._element(e)
+
+    def _element(self, e):
         base, idx = e.base, e.indices
         if base in self._subst:
             return self._subst[base]
@@ -168,12 +186,12 @@ class Renderer:
                 flat += i * stride
                 stride *= n
             if dense is not None:  # a triangular group: its dense copy in c
-                return f"c[{self._int(sp.expand(flat + dense))}]"
+                return self._hoist(f"c[{self._int(sp.expand(flat + dense))}]")
             text = self._int(sp.expand(flat))
-            return f"theta[{off} + {text}]" if text != "0" else f"theta[{off}]"
+            return self._hoist(f"theta[{off} + {text}]" if text != "0" else f"theta[{off}]")
         t = self._consts.get(base)
         if t is not None:
-            return f"c[{self._const_off(t, self.flat(idx, t.free, t.ranges))}]"
+            return self._hoist(f"c[{self._const_off(t, self.flat(idx, t.free, t.ranges))}]")
         t = self._locals.get(base)
         if t is not None:
             f = self._int(self.flat(idx, t.free, t.ranges))
@@ -185,6 +203,11 @@ class Renderer:
 
     # -- statements ---------------------------------------------------------------------
     def emit(self, depth, kind, text):
+        if kind == "S" and self._pending.get(depth):
+            for load in self._pending.pop(depth):
+                self.items.append((depth, "P", load))
+        if kind == "L":  # a new loop body: loads made inside it are not visible after it
+            self._loads = {k: v for k, v in self._loads.items() if k[0] <= depth}
         self.items.append((depth, kind, text))
 
     def value(self, e, depth):
@@ -197,9 +220,18 @@ class Renderer:
                 rep = dict(zip(t.free, a.indices)) if isinstance(a, sp.Indexed) else {}
                 self._subst[key] = self._compute(t, rep, depth)
         pr = _ValuePrinter(self)
+        self._vdepth = depth
         text = pr.doprint(e)
+        self._vdepth = None
         self.env.helpers |= pr.helpers_used
         return text
+
+    def _uses_inline(self, e):
+        for a in sp.preorder_traversal(e):
+            key = a.base if isinstance(a, sp.Indexed) else a
+            if key in self.fn.inline and key not in self._subst:
+                return True
+        return False
 
     def _loop(self, s, lo, hi, depth):
         self.emit(depth, "L", f"for {self.var(s)} in range({self._int(lo)}, "
@@ -217,8 +249,20 @@ class Renderer:
             lo, hi = (sp.sympify(r).xreplace(rep) for r in t.ranges[t.bound])
             acc = self._scalar(f"acc{depth}" if depth else "acc")
             self.emit(depth, "S", f"{acc} = {self._zero()}")
-            self._loop(t.bound, lo, hi, depth)
-            self.emit(depth + 1, "S", f"{acc} += {self.value(body, depth + 1)}")
+            count = hi - lo + 1
+            if self.blocked and count.is_Integer and count >= 8 and not self._uses_inline(body):
+                # unroll-and-jam by 4: a quarter of the accumulator loads/stores
+                q = lo + 4 * (int(count) // 4)
+                self.emit(depth, "L", f"for {self.var(t.bound)} in range({self._int(lo)}, "
+                                      f"{self._int(q)}, 4):")
+                parts = [self.value(body.xreplace({t.bound: t.bound + r}), depth + 1)
+                         for r in range(4)]
+                self.emit(depth + 1, "S", f"{acc} += " + " + ".join(f"({p})" for p in parts))
+                self._loop(t.bound, q, hi, depth)  # the rest (maybe empty: same source)
+                self.emit(depth + 1, "S", f"{acc} += {self.value(body, depth + 1)}")
+            else:
+                self._loop(t.bound, lo, hi, depth)
+                self.emit(depth + 1, "S", f"{acc} += {self.value(body, depth + 1)}")
             self.emit(depth, "S", f"{v} = {acc}")
         else:  # log-sum-exp over the bound index, shifted by the maximum
             lo, hi = (sp.sympify(r).xreplace(rep) for r in t.ranges[t.bound])
