@@ -50,12 +50,15 @@ CASES = [(models.gaussian, (2, "full")), (models.gaussian, (3, "full")),
          (models.gaussian, (3, "diag")), (models.gaussian, (2, "iso")),
          (models.gaussian_graphical, (3,)), (models.ica, (3,)),
          (models.gaussian_bernoulli_rbm, (3, 2)), (models.gaussian_bernoulli_rbm, (2, 2, True)),
-         (models.student_t, (3, "full")), (models.student_t, (2, "iso"))]
+         (models.student_t, (3, "full")), (models.student_t, (2, "iso")),
+         (models.gaussian_mixture, (2, 2, "iso"))]
 
 #: the independent unrolled family of each structured model (same θ order)
 FAMILY = {models.gaussian: lambda D, kind: ss.families.gaussian(dim=D, kind=kind,
                                                                structured=False),
           models.ica: lambda D: ss.families.ica(dim=D, structured=False),
+          models.gaussian_mixture: lambda D, K, kind: ss.families.gaussian_mixture(
+              dim=D, components=K, kind=kind, structured=False),
           models.student_t: lambda D, kind: ss.families.student_t(dim=D, kind=kind,
                                                                  structured=False),
           models.gaussian_bernoulli_rbm: lambda D, H, ls=False: ss.families.gaussian_bernoulli_rbm(

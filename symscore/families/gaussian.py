@@ -94,7 +94,7 @@ def gaussian(dim: int = 1, kind: str = "full", name: str | None = None,
 
 
 def gaussian_mixture(dim: int = 2, components: int = 2, kind: str = "full",
-                     name: str | None = None) -> Density:
+                     name: str | None = None, structured: bool | None = None) -> Density:
     """Σₖ πₖ N(μₖ, (LₖLₖᵀ)⁻¹) with weights π = softmax(logits) (normalised).
 
     Written with :class:`~symscore.stable.LogSumExp`, so scores stay finite and
@@ -102,12 +102,17 @@ def gaussian_mixture(dim: int = 2, components: int = 2, kind: str = "full",
     ``means`` (K, D), ``prec_chol`` (K, D, D) lower-triangular for ``"full"``
     ((K, D) for ``"diag"``, (K,) for ``"iso"``). Defaults: equal weights, means
     spread on a circle of radius 4 in the first two coordinates, L = 1.5·I.
+    ``structured``: an indexed log-sum-exp over components (None: by dimension).
 
     >>> gm = gaussian_mixture(dim=2, components=8)
     >>> gm.n_params
     48
     """
     _check(dim, components, kind)
+    from .. import structured as _structured
+    if _structured.choose(structured, dim):
+        from ..structured import models
+        return models.gaussian_mixture(dim, components, kind, name)
     xs = _variables(dim)
     K = components
     logits = [sp.Symbol(f"alpha_{k}", real=True) for k in range(K)]

@@ -74,6 +74,9 @@ def _tidy(expr, symmetric=frozenset()):
             inside, outside = [], []
             for f in sp.Mul.make_args(t):
                 (inside if f.free_symbols & dummies else outside).append(f)
+            if not inside:   # a term free of every dummy stays a sum (n·log y → yⁿ in exp)
+                out.append(sp.Sum(t, *limits))
+                continue
             inner = sp.Mul(*inside)
             if isinstance(inner, sp.Sum):
                 s = sp.Sum(inner.function, *(inner.limits + limits))
@@ -82,7 +85,8 @@ def _tidy(expr, symmetric=frozenset()):
             out.append(sp.Mul(*outside) * s)
         return sp.Add(*out)
     new = [_tidy(a, symmetric) for a in expr.args]
-    return expr.func(*new)
+    from .indexed import rebuild
+    return rebuild(expr, new)
 
 
 def _expand_sums(expr):
@@ -90,12 +94,16 @@ def _expand_sums(expr):
     assumption queries cost seconds on small sums)."""
     if not expr.args or isinstance(expr, sp.Indexed) and not expr.has(sp.Sum):
         return expr
+    from .lse import IndexedLogSumExp
     if isinstance(expr, sp.Sum):
         body = _expand_sums(expr.function)
         for d, lo, hi in expr.limits:   # innermost limit first
             body = sp.Add(*[body.xreplace({d: sp.Integer(v)})
                             for v in range(int(lo), int(hi) + 1)])
         return body
+    if isinstance(expr, IndexedLogSumExp):
+        body, k, lo, hi = expr.args
+        return IndexedLogSumExp(_expand_sums(body), k, lo, hi).expand_terms()
     return expr.func(*[_expand_sums(a) for a in expr.args])
 
 

@@ -78,6 +78,23 @@ def _terms(f, i):
     return out
 
 
+def _subs_free(expr, i, e):
+    """expr with the FREE occurrences of the index i replaced by e: sums and indexed
+    log-sum-exps that bind i themselves are left alone (no capture)."""
+    from .lse import IndexedLogSumExp
+    if expr == i:
+        return e
+    if not expr.args or not expr.has(i):
+        return expr
+    if isinstance(expr, sp.Sum) and any(lim[0] == i for lim in expr.limits):
+        return expr
+    if isinstance(expr, IndexedLogSumExp) and expr.args[1] == i:
+        return expr
+    if isinstance(expr, sp.Indexed):
+        return expr.xreplace({i: e})
+    return rebuild(expr, [_subs_free(a, i, e) for a in expr.args])
+
+
 def _contract_sum(summand, i, lo, hi, ranges):
     inner = dict(ranges)
     inner[i] = (lo, hi)
@@ -87,7 +104,8 @@ def _contract_sum(summand, i, lo, hi, ranges):
         if t == 0:
             continue
         if not t.has(i):
-            done.append((hi - lo + 1) * t)
+            # n·log(y) is left as a sum: inside an exponent SymPy would turn it into yⁿ
+            done.append(sp.Sum(t, (i, lo, hi)) if t.has(sp.log) else (hi - lo + 1) * t)
             continue
         for fac in sp.Mul.make_args(t):
             e = _delta_partner(fac, i)
@@ -97,7 +115,7 @@ def _contract_sum(summand, i, lo, hi, ranges):
             if rng is None or not _within(rng, lo, hi):
                 raise StructureError(f"cannot remove the range guard of {fac}: the range of "
                                      f"{e} is not known to lie in [{lo}, {hi}]")
-            done.append((t / fac).xreplace({i: e}))
+            done.append(_subs_free(t / fac, i, e))
             break
         else:
             kept.append(t)
@@ -126,10 +144,25 @@ def _contract(expr, ranges):
         return _contract_sum(body, i, lo, hi, ranges)
     if isinstance(expr, sp.Piecewise):
         raise StructureError(f"unexpected Piecewise in an index expression: {expr}")
+    from .lse import IndexedLogSumExp
+    if isinstance(expr, IndexedLogSumExp):
+        body, k, lo, hi = expr.args
+        inner = dict(ranges)
+        inner[k] = (lo, hi)
+        new = _contract(body, inner)
+        return expr if new is body else expr.func(new, k, lo, hi)
     new = [_contract(a, ranges) for a in expr.args]
     if all(a is b for a, b in zip(new, expr.args)):
         return expr
-    return expr.func(*new)
+    return rebuild(expr, new)
+
+
+def rebuild(expr, args):
+    """expr.func(*args), keeping an exp unevaluated (SymPy would pull n·log y terms out
+    of the exponent as yⁿ, which overflows where the exponent itself does not)."""
+    if isinstance(expr, sp.exp):
+        return sp.exp(args[0], evaluate=False)
+    return expr.func(*args)
 
 
 def contract(expr, ranges) -> sp.Expr:

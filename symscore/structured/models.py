@@ -160,3 +160,46 @@ def student_t(D: int, kind: str = "full", name: str | None = None) -> Structured
                              name or f"student_t(dim={D}, kind={kind})",
                              defaults={"loc": np.zeros(D), "prec_chol": _eye(D, kind),
                                        "df": 5.0})
+
+
+def gaussian_mixture(D: int, K: int, kind: str = "full",
+                     name: str | None = None) -> StructuredDensity:
+    """Σₖ πₖ N(μₖ, (LₖLₖᵀ)⁻¹), π = softmax(logits), as an indexed log-sum-exp over k;
+    groups ``logits`` 'alpha' (K,), ``means`` 'mu' (K, D), ``prec_chol`` 'L' (K, D, D)
+    lower ((K, D) for diag, (K,) for iso). Defaults as the unrolled family."""
+    import math
+    from .lse import IndexedLogSumExp
+    x = x_base()
+    G = GroupList()
+    alpha = G.add("logits", "alpha", (K,), "vector")
+    mu = G.add("means", "mu", (K, D), "full")
+    c = sp.Symbol("c", integer=True)   # component index (bound by the log-sum-exp)
+    if kind == "full":
+        L = G.add("prec_chol", "L", (K, D, D), "lower")
+        u = _sum(L[c, i, m] * (x[i] - mu[c, i]), i, D)
+        quad, logdet = _sum(u**2, m, D), _sum(sp.log(L[c, m, m]), m, D)
+    elif kind == "diag":
+        L = G.add("prec_chol", "L", (K, D), "full", POSITIVE)
+        quad = _sum(L[c, i]**2 * (x[i] - mu[c, i])**2, i, D)
+        logdet = _sum(sp.log(L[c, i]), i, D)
+    else:
+        L = G.add("prec_chol", "L", (K,), "vector", POSITIVE)
+        quad = L[c]**2 * _sum((x[i] - mu[c, i])**2, i, D)
+        # kept as a sum: exp(D·log L) would be rewritten L**D by SymPy (overflow)
+        logdet = sp.Sum(sp.log(L[c]), (i, 0, D - 1))
+    # the common −(D/2) log 2π stays outside the log-sum-exp, for the same reason
+    body = alpha[c] + logdet - quad / 2
+    logp = (IndexedLogSumExp(body, c, 0, K - 1) - sp.Rational(D, 2) * sp.log(2 * sp.pi)
+            - IndexedLogSumExp(alpha[c], c, 0, K - 1))
+    means = np.zeros((K, D))
+    if K > 1:
+        for k_ in range(K):
+            means[k_, 0] = 4.0 * math.cos(2 * math.pi * k_ / K)
+            if D > 1:
+                means[k_, 1] = 4.0 * math.sin(2 * math.pi * k_ / K)
+    one = {"full": 1.5 * np.broadcast_to(np.eye(D), (K, D, D)), "diag": np.full((K, D), 1.5),
+           "iso": np.full(K, 1.5)}[kind]
+    return StructuredDensity(Structure(D, x, tuple(G), logp),
+                             name or f"gaussian_mixture(dim={D}, components={K}, kind={kind})",
+                             defaults={"logits": np.zeros(K), "means": means,
+                                       "prec_chol": one})
