@@ -142,8 +142,33 @@ def parameters(density, *, scale: float = 3.0, margin: float = 1e-2):
 
 # -- the symbolic side (NumPy evaluation of exact expressions) -------------------------------
 
+def _structured(density, kind: str):
+    """A structured density: its unrolled scalar form (same θ layout) for D ≤ 12, else
+    the loop kernels generated from the same index expressions (score, logp, ism)."""
+    if density.dim <= 12:
+        return None
+    if kind not in ("score", "logp", "ism"):
+        raise SymscoreError(f"{kind!r} checks of a structured density need D ≤ 12 "
+                            f"(D = {density.dim}); use 'ism' or the score")
+    from .kernels import compile as compile_kernels
+    k = compile_kernels(density, target="cpu", dtype="float64")
+
+    def f(*args):
+        X = np.ascontiguousarray(np.stack(args[:density.dim], axis=1))
+        theta = np.asarray(args[density.dim:], dtype=float)
+        if kind == "score":
+            return list(k.score(X, theta).T)
+        return [k.log_density(X, theta) if kind == "logp" else k.ism(X, theta)]
+    return f
+
+
 @lru_cache(maxsize=64)
 def _compiled(density: Density, kind: str, weighted: bool):
+    if density.structure is not None:
+        f = _structured(density, kind)
+        if f is not None:
+            return f, ()
+        return _compiled(density.unrolled(), kind, weighted)
     xs, th = list(density.variables), list(density.params)
     if kind == "score":
         return lambdify_numpy(xs + th, list(density.score)), ()

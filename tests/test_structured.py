@@ -298,3 +298,17 @@ def test_vector_form_proofs_ica_and_rbm():
     assert not _bounded(ss.Softplus(x[0]), x) and not _bounded(x[0] * ss.Sigmoid(x[1]), x)
     assert _bounded(sp.exp(x[0] - ss.LogSumExp(x[0], x[1])), x)
     assert not _bounded(sp.exp(2 * x[0] - ss.LogSumExp(x[0], x[1])), x)
+
+
+@pytest.mark.parametrize("D", [3, 20])
+def test_symscore_testing_checks_structured_densities(D):
+    from symscore.testing import assert_loss_matches, assert_score_matches
+    g = ss.families.gaussian(dim=D, structured=True)
+    L = np.tril(np.random.default_rng(0).normal(size=(D, D))) * 0.1 + 1.5 * np.eye(D)
+    mu = np.linspace(-1, 1, D)
+    th, P = {"mean": mu, "prec_chol": L}, L @ L.T
+    assert_score_matches(g, lambda X: -(X - mu) @ P, th, max_examples=5)
+    ism = lambda X, sign=1: np.mean(-sign * np.trace(P) + 0.5 * np.sum(((X - mu) @ P)**2, 1))  # noqa
+    assert_loss_matches(g, ism, "ism", th, max_examples=5)
+    with pytest.raises(AssertionError, match="mismatch"):
+        assert_loss_matches(g, lambda X: ism(X, -1), "ism", th, max_examples=5)
