@@ -234,3 +234,34 @@ def test_structured_unsupported_sets_raise():
         generate_source(d, "ssm", digest="0" * 64)
     with pytest.raises(ss.CodegenError, match="numpy"):
         generate_source(d, "core", target="numpy", digest="0" * 64)
+
+
+def test_branch_free_helpers_match_stable_forms():
+    from symscore.codegen.loops_render import LOOP_HELPERS
+    from symscore.codegen.printer import HELPERS_SCALAR
+    ns = {"np": np, "math": math, "DTYPE": np.float64}
+    for src in (HELPERS_SCALAR["_exp"], HELPERS_SCALAR["_softplus"], HELPERS_SCALAR["_sigmoid"],
+                LOOP_HELPERS["_softplus_v"]):
+        exec(src, ns)
+    z = np.concatenate([np.linspace(-40, 40, 4001), [-800.0, -1e-300, 0.0, 1e-300, 800.0]])
+    for v in z:
+        want = ns["_softplus"](v)
+        assert ns["_softplus_v"](v) == pytest.approx(want, rel=5e-16, abs=1e-300), v
+        sig = 1.0 / (1.0 + ns["_exp"](-v))  # the form printed for Sigmoid in CPU loops
+        assert sig == pytest.approx(ns["_sigmoid"](v), rel=5e-16, abs=1e-300), v
+
+
+@pytest.mark.slow
+def test_structured_rbm_kernels_equal_unrolled_ones():
+    """Softplus / Sigmoid through the branch-free CPU helpers, blocked and row forms."""
+    d = ss.families.gaussian_bernoulli_rbm(dim=3, hidden=2, structured=True)
+    u = ss.families.gaussian_bernoulli_rbm(dim=3, hidden=2, structured=False)
+    k, ku = ss.compile(d), ss.compile(u)
+    rng = np.random.default_rng(4)
+    th = k.theta(None) + 0.3 * rng.standard_normal(d.n_params)
+    X = 4 * rng.standard_normal((700, 3))
+    for f in ("log_density", "score", "ism"):
+        np.testing.assert_allclose(getattr(k, f)(X, th), getattr(ku, f)(X, th),
+                                   rtol=1e-12, atol=1e-12, err_msg=f)
+    np.testing.assert_allclose(np.r_[k.ism_loss_and_grad(X, th)[1]],
+                               np.r_[ku.ism_loss_and_grad(X, th)[1]], rtol=1e-11, atol=1e-12)

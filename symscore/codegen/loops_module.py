@@ -30,7 +30,7 @@ import sympy as sp
 
 from ..errors import CodegenError
 from .loops import ConstPool, LoopEnv, Output
-from .loops_render import BLOCK, Renderer, consts_lines
+from .loops_render import BLOCK, LOOP_HELPERS, Renderer, consts_lines
 from .printer import HELPERS_SCALAR
 from .ranges import CHUNK, GRAD_CHUNK, RANGE_DECORATOR
 from .templates import templates_for
@@ -306,7 +306,7 @@ def generate_source(density, kernel_set: str, target: str = "cpu", dtype: str = 
                             f"    '''θ-only values: c[0:{max(nc, 1)}].'''"]
                            + _indent(clines or ["c[0] = 0.0"]))
     used = sorted(env.helpers)
-    helper_src = [_JIT + "\n" + HELPERS_SCALAR[h] for h in used]
+    helper_src = [_JIT + "\n" + {**HELPERS_SCALAR, **LOOP_HELPERS}[h] for h in used]
     imports = ["import math", "", "import numpy as np", "import numba"]
     if target == "cuda":
         imports.append("from numba import cuda")

@@ -42,7 +42,22 @@ from ..errors import CodegenError
 from .loops import IntPrinter
 from .printer import ScalarPrinter
 
-__all__ = ["Renderer", "BLOCK", "consts_lines"]
+__all__ = ["Renderer", "BLOCK", "consts_lines", "LOOP_HELPERS"]
+
+# branch-free helpers of the CPU loop kernels (LLVM vectorises loops over samples
+# that call them); each is checked against the stable scalar form in the tests
+# log1p(u) = 2 atanh(s) = 2 (s + s³/3 + … + s³⁵/35), s = u/(2 + u) ≤ 1/3 for u ∈ [0, 1]:
+# the Horner form of the series in s², truncation < 1e-17 (≤ 2 ulp measured)
+_ATANH_SERIES = " + s2 * (".join(repr(1.0 / (2 * k + 1)) for k in range(18)) + ")" * 17
+
+LOOP_HELPERS = {
+    "_softplus_v": f"""def _softplus_v(z):
+    # max(z, 0) + log1p(e^-|z|) without branches (vectorisable)
+    u = _exp(-abs(z))
+    s = u / (2.0 + u)
+    s2 = s * s
+    return max(z, 0.0) + 2.0 * s * ({_ATANH_SERIES})""",
+}
 
 BLOCK = 64  # samples per block in the blocked form
 
@@ -61,6 +76,19 @@ class _ValuePrinter(ScalarPrinter):
 
     def _print_Indexed(self, e):
         return self.r.element(e)
+
+    def _print_Softplus(self, e):
+        if not self.fast_exp:
+            return super()._print_Softplus(e)
+        self.helpers_used.update(("_exp", "_softplus_v"))
+        return f"_softplus_v({self._print(e.args[0])})"
+
+    def _print_Sigmoid(self, e):
+        if not self.fast_exp:
+            return super()._print_Sigmoid(e)
+        # branch-free (vectorisable): 1/(1 + e^−z); e^−z = inf gives 0, as it should
+        self.helpers_used.add("_exp")
+        return f"(1.0 / (1.0 + _exp(-({self._print(e.args[0])}))))"
 
 
 class Renderer:
