@@ -11,9 +11,10 @@ import sympy as sp
 from scipy.special import logsumexp
 
 import symscore as ss
-from symscore.codegen.loops import IndexedLogSumExp, LoopEnv, Output
+from symscore.codegen.loops import LoopEnv, Output
 from symscore.codegen.loops_ir import normalize
 from symscore.codegen.loops_render import Renderer, consts_lines
+from symscore.structured.lse import IndexedLogSumExp
 
 x, mu, P, W = (sp.IndexedBase(n, real=True) for n in ("x", "mu", "P", "W"))
 M, b = sp.IndexedBase("M", real=True), sp.IndexedBase("b", real=True)

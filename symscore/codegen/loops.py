@@ -4,7 +4,8 @@ Input: expressions over ``Indexed`` entries of per-sample arrays (x, z) and of
 parameter groups (μ[i], P[i, k], W[k, i]), ``Sum`` over index ranges whose
 bounds are expressions in dimension symbols (D, K, ...), and elementwise
 functions. They are first normalised (:mod:`.loops_ir`), then every *heavy*
-sub-expression — a ``Sum``, an :class:`IndexedLogSumExp`, a function call, and
+sub-expression — a ``Sum``, an
+:class:`~symscore.structured.lse.IndexedLogSumExp`, a function call, and
 any sum/power whose free indices are fewer than those of the loop nest it sits
 in (loop-invariant code motion) — becomes a **temporary** over exactly its free
 indices (hash-consed: equal sub-expressions are computed once per function):
@@ -31,29 +32,29 @@ recompute. Loop bounds are printed in terms of the module globals (``D``,
 >>> fn = env.function([Output("store", "out", (j,), {j: (0, D - 1)},
 ...                    -sp.Sum(P[j, k] * (x[k] - mu[k]), (k, 0, D - 1)))])
 >>> print("\\n".join(fn.lines))
-for i0 in range(0, D - 1 + 1):
-    t0[i0] = x[i0] - theta[OFF_mu + i0]
-for i1 in range(0, D - 1 + 1):
-    acc = 0.0
-    for i2 in range(0, D - 1 + 1):
-        acc += theta[OFF_P + D*i1 + i2]*t0[i2]
-    v1 = acc
-    out[i1] = -v1
+for i0 in range(0, D):
+    v2 = -theta[OFF_mu + i0] + x[i0]
+    t0[i0] = v2
+for i1 in range(0, D):
+    acc1 = 0.0
+    for i0 in range(0, D):
+        acc1 += t0[i0]*theta[OFF_P + i0 + D*i1]
+    v3 = acc1
+    out[i1] = -v3
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from ..errors import CodegenError
+from ..structured.lse import IndexedLogSumExp
 from .loops_ir import _bounds, normalize
-from .printer import ScalarPrinter
 
-__all__ = ["IndexedLogSumExp", "LoopEnv", "Output", "Function", "ConstPool",
+__all__ = ["LoopEnv", "Output", "Function", "ConstPool",
            "generate_source"]
 
 
@@ -66,25 +67,6 @@ def generate_source(density, kernel_set, target="cpu", dtype="float64", spec=Non
 # θ-only temporaries larger than this many entries are recomputed per sample
 # instead of being stored in c
 MAX_CONST_ENTRIES = 1 << 24
-
-
-class IndexedLogSumExp(sp.Function):
-    """``log Σ_{k=lo}^{hi} exp(body)`` over an index range, evaluated stably
-    (max first): ``IndexedLogSumExp(body, k, lo, hi)``. Its derivative with
-    respect to anything in ``body`` is Σₖ exp(body − LSE)·∂body (the softmax
-    weights exp(body − LSE) ≤ 1 never overflow)."""
-
-    nargs = 4
-
-    def _eval_derivative(self, s):
-        body, k, lo, hi = self.args
-        d = sp.diff(body, s)
-        if d == 0:
-            return sp.S.Zero
-        return sp.Sum(sp.exp(body - self) * d, (k, lo, hi))
-
-    def _eval_is_extended_real(self):
-        return self.args[0].is_extended_real
 
 
 class IntPrinter(StrPrinter):
@@ -261,7 +243,7 @@ class Function:
             k = e.limits[-1][0]
             inner = sp.Sum(e.function, *e.limits[:-1]) if len(e.limits) > 1 else e.function
             return self._temp("sum", inner, k, F, ctx)
-        if isinstance(e, IndexedLogSumExp):
+        if isinstance(e, IndexedLogSumExp):  # log-sum-exp over an index: max shift
             body, k, lo, hi = e.args
             kk = sp.Dummy(str(k), integer=True)
             self.ranges[kk] = (lo, hi)

@@ -30,8 +30,6 @@ P[j, j]*x[j]**2
 
 from __future__ import annotations
 
-import itertools
-
 import sympy as sp
 from sympy.functions.special.tensor_functions import KroneckerDelta
 
@@ -40,9 +38,6 @@ from ..errors import CodegenError
 __all__ = ["normalize", "index_symbols", "Ranges", "decide"]
 
 Ranges = dict  # index Symbol -> (lo, hi), inclusive, SymPy integer expressions
-
-_counter = itertools.count()
-
 
 def _fresh(name: str) -> sp.Symbol:
     return sp.Dummy(f"{name}", integer=True)

@@ -27,8 +27,9 @@ wrapped: accumulator set-up and reductions over the block).
 for n in range(m):
     acc[n] = 0.0
 for i0 in range(0, 3):
+    _h3 = theta[0 + i0]
     for n in range(m):
-        acc[n] += theta[0 + i0]*xb[i0, n]
+        acc[n] += _h3*xb[i0, n]
 for n in range(m):
     v2[n] = acc[n]
     rb[n] = v2[n]
