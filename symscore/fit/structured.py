@@ -45,10 +45,23 @@ def exact_form(density):
 
 
 def _lyapunov(S):
-    from scipy.linalg import solve_continuous_lyapunov
+    """The solution P of P S + S P = 2I for S ≻ 0. It is unique (the eigenvalues of S
+    sum pairwise to nonzero numbers) and equals S⁻¹ (S⁻¹S + SS⁻¹ = 2I), computed by a
+    Cholesky solve (D³/3 flops, a tenth of Bartels–Stewart) and then checked by its
+    residual; Bartels–Stewart (scipy) is the fallback."""
+    from scipy.linalg import cho_factor, cho_solve, solve_continuous_lyapunov
     D = S.shape[0]
-    P = solve_continuous_lyapunov(S, 2.0 * np.eye(D))
-    return (P + P.T) / 2
+    I2 = 2.0 * np.eye(D)
+    try:
+        P = cho_solve(cho_factor(S), np.eye(D))
+    except np.linalg.LinAlgError:
+        P = solve_continuous_lyapunov(S, I2)
+    P = (P + P.T) / 2
+    resid = np.abs(P @ S + S @ P - I2).max()
+    if not resid < 1e-8 * max(1.0, np.abs(P).max() * np.abs(S).max()):
+        P = solve_continuous_lyapunov(S, I2)
+        P = (P + P.T) / 2
+    return P
 
 
 def fit_exact_structured(density, X, form):
