@@ -41,8 +41,11 @@ class HostOps:
             from ..codegen.cache import load_module
             from ..codegen.module import generate_source, kernel_hash
             digest = kernel_hash(self.density, kernel_set, self.target, self.dtype, spec)
+            on_load = None
+            if self.target != "numpy":   # numba code: numba's cache lives in ours
+                from .numba_cache import adopt_module as on_load
             mod = load_module(digest, lambda: generate_source(
-                self.density, kernel_set, self.target, self.dtype, spec, digest))
+                self.density, kernel_set, self.target, self.dtype, spec, digest), on_load)
             self._modules[key] = mod
         return mod
 
