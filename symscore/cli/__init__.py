@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import sys
 
-from . import compile, demo, derive, families, fit, prove, sample
+from . import cache, compile, demo, derive, families, fit, prove, sample
 from .common import Parser, UsageError
 
 __all__ = ["main", "build_parser", "UsageError", "EXAMPLES"]
 
 #: the subcommands, in the order ``--help`` lists them; each module has register(subs) and run(args)
-SUBCOMMANDS = (families, derive, prove, compile, sample, fit, demo)
+SUBCOMMANDS = (families, derive, prove, compile, sample, fit, demo, cache)
 #: each subcommand's documented example (its ``--help`` epilog)
 EXAMPLES = {m.__name__.rsplit(".", 1)[-1]: m.EXAMPLE for m in SUBCOMMANDS}
 

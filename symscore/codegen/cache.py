@@ -242,6 +242,9 @@ def load_module(digest: str, make_source: Callable[[], str], on_load=None):
                 if text is None:  # nobody else fixed it meanwhile
                     text = _with_footer(make_source())
                     write_private(path, text.encode("utf-8"))
+        # numba's own cache=True machinery creates this directory while the module
+        # executes (with the process umask): create it private first
+        private_dir(numba_cache_path(path))
         spec = importlib.util.spec_from_file_location(name, path)
         mod = importlib.util.module_from_spec(spec)
         sys.modules[name] = mod
