@@ -309,3 +309,33 @@ def test_clear_resets_a_loose_root_and_verify_flags_it(cache_env, capsys):
     assert stat.S_IMODE(os.stat(cache_env).st_mode) == 0o700
     assert main(["cache", "verify"]) == 0
 
+
+
+# -- guards for code added later -----------------------------------------------------
+
+def test_no_static_numba_code_uses_numbas_own_cache():
+    """numba's ``cache=True`` on a function defined in the package writes next to the
+    package's sources: static numba code must use symscore.backends.numba_cache.njit
+    (generated code is fine: it lives in the cache and is adopted on load)."""
+    import ast
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and any(
+                    k.arg == "cache" and isinstance(k.value, ast.Constant) and k.value.value
+                    for k in node.keywords):
+                offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_cuda_dispatchers_get_the_same_cache():
+    """numba-cuda's cache class gets the symscore locator and checked files too
+    (saving and loading need a GPU; here: construction and paths)."""
+    cuda_dispatcher = pytest.importorskip("numba.cuda.dispatcher")
+    from symscore.backends import numba_cache, rng
+    fn = rng.xoroshiro128p_jump.py_func
+    c = numba_cache._cache_class(cuda_dispatcher.CUDACache)(fn)
+    assert c.cache_path == str(cache.numba_cache_path(rng.__file__))
+    assert not c.cache_path.startswith(str(PACKAGE))
+    assert c._launch_config_marker_path.startswith(c.cache_path)
+    assert isinstance(c._cache_file, numba_cache._FileMixin)

@@ -30,8 +30,12 @@ passes to the module loader.
 >>> from symscore.backends import rng
 >>> type(rng.xoroshiro128p_jump._cache).__name__
 'SymscoreFunctionCache'
->>> rng._draw._cache.cache_path.startswith(str(numba_cache_path("/x").parent.parent))
+>>> locator = rng._draw._cache._impl.locator
+>>> locator.get_cache_path() == str(numba_cache_path(rng.__file__))
 True
+>>> import os
+>>> locator.get_cache_path().startswith(os.path.dirname(rng.__file__))   # not in the package
+False
 """
 
 from __future__ import annotations

@@ -23,13 +23,14 @@ whose footer is missing or wrong (truncated, edited, corrupted) is rebuilt, and
 the text that is executed is exactly the text that was checked.
 
 >>> import os, tempfile
+>>> saved = dict(os.environ)
 >>> os.environ["SYMSCORE_CACHE_DIR"] = d = tempfile.mkdtemp()
 >>> mod = load_module("0" * 64, lambda: "X = 1\\n")
 >>> mod.X, mod.__name__
 (1, '_symscore_kernels_0000000000000000000000000000')
 >>> oct(os.stat(module_path("0" * 64)).st_mode & 0o777), oct(os.stat(cache_dir()).st_mode & 0o777)
 ('0o600', '0o700')
->>> del os.environ["SYMSCORE_CACHE_DIR"]
+>>> os.environ.clear(); os.environ.update(saved)
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ the structure of numba's index (``.nbi``) and data (``.nbc``) pickles (their
 opcodes are walked, nothing is unpickled or imported).
 
 >>> import os, tempfile
+>>> saved = dict(os.environ)
 >>> os.environ["SYMSCORE_CACHE_DIR"] = tempfile.mkdtemp()
 >>> from symscore.codegen.cache import load_module
 >>> _ = load_module("1" * 64, lambda: "X = 1\\n")
@@ -15,7 +16,7 @@ opcodes are walked, nothing is unpickled or imported).
 (1, [])
 >>> clear()["files"] >= 1, info()["modules"]
 (True, 0)
->>> del os.environ["SYMSCORE_CACHE_DIR"]
+>>> os.environ.clear(); os.environ.update(saved)
 """
 
 from __future__ import annotations
