@@ -339,3 +339,17 @@ def test_cuda_dispatchers_get_the_same_cache():
     assert not c.cache_path.startswith(str(PACKAGE))
     assert c._launch_config_marker_path.startswith(c.cache_path)
     assert isinstance(c._cache_file, numba_cache._FileMixin)
+
+
+def test_static_numba_code_refuses_a_loose_cache_root(cache_env, tmp_path):
+    """The package's own numba code (compiled on first call) checks the whole chain
+    from the cache root down before reading any pickle there."""
+    src = tmp_path / "pkg" / "small.py"
+    src.parent.mkdir()
+    src.write_text(_SMALL)
+    cache.cache_dir()
+    os.chmod(cache_env, 0o777)
+    f = _import_small(src, "loose")
+    with pytest.raises(CacheError, match=r"refusing to use the kernel cache directory"):
+        f(1)
+    assert not (cache_env / "kernels" / "__pycache__").exists()

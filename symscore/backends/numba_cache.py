@@ -54,7 +54,7 @@ import warnings
 import numba
 from numba.core.caching import FunctionCache, NullCache
 
-from ..codegen.cache import numba_cache_path, private_dir, read_private
+from ..codegen.cache import numba_cache_path, private_tree, read_private
 from ..errors import CacheError
 
 __all__ = ["njit", "adopt", "adopt_module", "SymscoreLocator"]
@@ -72,7 +72,7 @@ class SymscoreLocator:
         return str(numba_cache_path(self._py_file))
 
     def ensure_cache_path(self) -> None:
-        private_dir(numba_cache_path(self._py_file))
+        private_tree(numba_cache_path(self._py_file))
 
     def get_source_stamp(self):
         with open(self._py_file, "rb") as fh:

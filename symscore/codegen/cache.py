@@ -48,7 +48,8 @@ from ..errors import CacheError
 
 __all__ = ["cache_root", "cache_dir", "load_module", "module_path", "module_name",
            "read_verified", "FOOTER_PREFIX", "MODULE_PREFIX", "numba_cache_path",
-           "private_dir", "check_private", "read_private", "write_private", "is_generated"]
+           "private_dir", "private_tree", "check_private", "read_private", "write_private",
+           "is_generated"]
 
 FOOTER_PREFIX = "# symscore-footer sha256="
 MODULE_PREFIX = "_symscore_kernels_"
@@ -134,6 +135,23 @@ def private_dir(path: Path) -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise CacheError(f"the kernel cache directory {path} is not writable; run "
                          f"`chmod u+rwx {path}` {_ENV_FIX}")
+    return path
+
+
+def private_tree(path: Path) -> Path:
+    """:func:`private_dir` on every directory from the cache root (the parent of
+    the ``kernels`` directory above ``path``) down to ``path``."""
+    path = Path(path)
+    chain = [path]
+    for parent in path.parents:
+        chain.append(parent)
+        if parent.name == "kernels":
+            chain.append(parent.parent)
+            break
+    else:
+        chain = [path]
+    for p in reversed(chain):
+        private_dir(p)
     return path
 
 
@@ -245,7 +263,7 @@ def load_module(digest: str, make_source: Callable[[], str], on_load=None):
                     write_private(path, text.encode("utf-8"))
         # numba's own cache=True machinery creates this directory while the module
         # executes (with the process umask): create it private first
-        private_dir(numba_cache_path(path))
+        private_tree(numba_cache_path(path))
         spec = importlib.util.spec_from_file_location(name, path)
         mod = importlib.util.module_from_spec(spec)
         sys.modules[name] = mod
