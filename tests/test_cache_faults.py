@@ -55,7 +55,7 @@ def _tree(top: Path, python_bytecode: bool = True) -> dict:
     return out
 
 
-# -- a fresh process: umask 000, compile, sample, draw random numbers -----------------
+# -- a fresh process: umask 000, generated and static numba code ------------------------
 
 _RUN = textwrap.dedent("""
     import json, sys
@@ -64,14 +64,15 @@ _RUN = textwrap.dedent("""
     from symscore.backends import rng
     d = ss.families.gaussian(dim=2, kind="diag")
     k = ss.compile(d, target="cpu")
-    x0 = np.zeros((8, 2))
-    r = ss.langevin(k, x0, d.defaults, 0.05, 20, seed=3)
-    z = rng.normals(5, 3, 4)
-    fns = {"langevin": k.module.smp_langevin, "consts": k.module.consts,
-           "fill_states": rng._fill_states, "draw": rng._draw}
+    x = np.linspace(-1, 1, 16).reshape(8, 2)
+    s = k.score(x, d.defaults)                  # generated numba code
+    states = rng.seed_states(3, 5)              # the package's own numba code
+    fns = {"score_values": k.module.score_values, "consts": k.module.consts,
+           "fill_states": rng._fill_states, "splitmix64": rng.splitmix64}
     stats = {n: [sum(f.stats.cache_hits.values()), sum(f.stats.cache_misses.values())]
              for n, f in fns.items()}
-    print(json.dumps({"x": r.x.tolist(), "z": z.tolist(), "stats": stats}))
+    print(json.dumps({"score": s.tolist(), "states": states.astype(str).tolist(),
+                      "stats": stats}))
 """)
 
 
@@ -108,8 +109,8 @@ def test_nothing_written_inside_the_package(fresh):
 
 def test_nothing_written_outside_the_cache(fresh):
     assert _tree(fresh["home"]) == {}          # no ~/.cache/numba, no ~/.cache/symscore
-    assert fresh["result"]["stats"]["draw"] == [0, 1]   # compiled …
-    numba_files = list((fresh["base"] / "cache").rglob("rng._draw-*.nbi"))
+    assert fresh["result"]["stats"]["fill_states"] == [0, 1]   # compiled …
+    numba_files = list((fresh["base"] / "cache").rglob("rng._fill_states-*.nbi"))
     assert len(numba_files) == 1                # … and cached in the symscore cache
 
 
@@ -125,25 +126,25 @@ def test_umask_000_still_gives_private_modes(fresh):
 
 
 def test_corrupt_numba_files_are_rebuilt_in_a_new_process(fresh, tmp_path):
-    """Truncated, empty and garbage index/data files (the .py sources intact): the
-    next process recompiles what it cannot read, gives the same numbers, exits 0;
-    the one after that loads everything from the healed cache."""
+    """Truncated, empty and garbage index/data files (the .py sources intact), of
+    generated and of static numba code: the next process recompiles what it cannot
+    read, gives the same numbers and exits 0; the one after that loads everything
+    from the healed cache."""
     root = tmp_path / "cache"
     shutil.copytree(fresh["base"] / "cache", root)
-    nbi = sorted(root.rglob("*.nbi"))
-    nbc = sorted(root.rglob("*.nbc"))
-    assert len(nbi) >= 4 and len(nbc) >= 4
-    damaged = 0
-    for i, p in enumerate(nbi + nbc):
-        data = p.read_bytes()
-        p.write_bytes([data[: len(data) // 2], b"", b"\x80\x05garbage" * 7,
-                       data[:-3]][i % 4])
-        damaged += 1
+    damage = {"rng._fill_states-*.nbi": lambda b: b[: len(b) // 2],
+              "rng.splitmix64-*.nbc": lambda b: b"\x80\x05garbage" * 7,
+              "*.consts-*.nbi": lambda b: b"",
+              "*.score_values-*.nbc": lambda b: b[:-3]}
+    for pattern, spoil in damage.items():
+        [path] = root.rglob(pattern)
+        path.write_bytes(spoil(path.read_bytes()))
     again = _run_fresh(root, tmp_path)
-    assert again["x"] == fresh["result"]["x"] and again["z"] == fresh["result"]["z"]
-    assert sum(m for _, m in again["stats"].values()) >= 1
+    assert again["score"] == fresh["result"]["score"]
+    assert again["states"] == fresh["result"]["states"]
+    assert all(m == 1 for _, m in again["stats"].values()), again["stats"]   # recompiled
     healed = _run_fresh(root, tmp_path)
-    assert healed["x"] == fresh["result"]["x"]
+    assert healed["score"] == fresh["result"]["score"]
     assert all(h >= 1 and m == 0 for h, m in healed["stats"].values()), healed["stats"]
 
 
@@ -353,3 +354,20 @@ def test_static_numba_code_refuses_a_loose_cache_root(cache_env, tmp_path):
     with pytest.raises(CacheError, match=r"refusing to use the kernel cache directory"):
         f(1)
     assert not (cache_env / "kernels" / "__pycache__").exists()
+
+
+def test_any_loaded_module_gets_the_symscore_numba_cache(cache_env):
+    """Modules loaded straight through load_module (as the Dask shipping does), not
+    only through the compile path, get the checked, healing numba cache."""
+    from symscore.backends import numba_cache
+    digest = "a7" * 32
+    src = "import numba\n\n\n@numba.njit(cache=True)\ndef f(x):\n    return x + 1\n"
+    mod = load_module(digest, lambda: src)
+    try:
+        assert isinstance(mod.f._cache, numba_cache._CacheMixin)
+        assert mod.f(1) == 2
+        assert list((cache_env / "kernels" / "__pycache__").glob(f"{module_name(digest)}.f-*.nbi"))
+        again = load_module(digest, lambda: src)   # already imported: same, still adopted
+        assert again is mod and isinstance(again.f._cache, numba_cache._CacheMixin)
+    finally:
+        sys.modules.pop(module_name(digest))

@@ -24,8 +24,8 @@ Here every cached dispatcher gets a :class:`numba.core.caching.Cache` subclass
 
 Static numba code uses :func:`njit` instead of ``numba.njit(cache=True)``;
 generated modules keep ``cache=True`` in their text and get the same cache
-through :func:`adopt_module`, which :class:`~symscore.backends.host.HostOps`
-passes to the module loader.
+through :func:`adopt_module`, which importing this module registers as an
+:func:`~symscore.codegen.cache.on_load` hook of the module loader.
 
 >>> from symscore.backends import rng
 >>> type(rng.xoroshiro128p_jump._cache).__name__
@@ -54,7 +54,7 @@ import warnings
 import numba
 from numba.core.caching import FunctionCache, NullCache
 
-from ..codegen.cache import numba_cache_path, private_tree, read_private
+from ..codegen.cache import numba_cache_path, on_load, private_tree, read_private
 from ..errors import CacheError
 
 __all__ = ["njit", "adopt", "adopt_module", "SymscoreLocator"]
@@ -260,3 +260,6 @@ def njit(**options):
     def decorate(fn):
         return adopt(numba.njit(**options)(fn))
     return decorate
+
+
+on_load(adopt_module)

@@ -49,12 +49,13 @@ from ..errors import CacheError
 __all__ = ["cache_root", "cache_dir", "load_module", "module_path", "module_name",
            "read_verified", "FOOTER_PREFIX", "MODULE_PREFIX", "numba_cache_path",
            "private_dir", "private_tree", "check_private", "read_private", "write_private",
-           "is_generated"]
+           "is_generated", "on_load"]
 
 FOOTER_PREFIX = "# symscore-footer sha256="
 MODULE_PREFIX = "_symscore_kernels_"
 _NAME_CHARS = 28
 _thread_lock = threading.RLock()
+_ON_LOAD: list = []
 _ENV_FIX = "or set SYMSCORE_CACHE_DIR to a directory that only you can write"
 
 
@@ -241,17 +242,27 @@ def write_private(path, data: bytes) -> None:
             os.unlink(tmp)
 
 
-def load_module(digest: str, make_source: Callable[[], str], on_load=None):
+def on_load(hook: Callable) -> None:
+    """Register ``hook(module)``, run on every module :func:`load_module` returns
+    (fresh or already imported; hooks must be idempotent). The numba backend
+    registers the one that moves numba's cache into this directory
+    (:func:`symscore.backends.numba_cache.adopt_module`)."""
+    if hook not in _ON_LOAD:
+        _ON_LOAD.append(hook)
+
+
+def load_module(digest: str, make_source: Callable[[], str]):
     """Import the generated module for ``digest``, writing it first (under a file
-    lock, atomically) if it is absent or fails its integrity check. ``on_load``
-    (if given) is called with the fresh module before any other thread sees it
-    (the numba backend attaches its cache there)."""
+    lock, atomically) if it is absent or fails its integrity check; then run the
+    :func:`on_load` hooks (before any other thread can see a fresh module)."""
     from filelock import FileLock
 
     name = module_name(digest)
     with _thread_lock:
         mod = sys.modules.get(name)
         if mod is not None:
+            for hook in _ON_LOAD:
+                hook(mod)
             return mod
         path = module_path(digest)
         text = read_verified(path)
@@ -270,8 +281,8 @@ def load_module(digest: str, make_source: Callable[[], str], on_load=None):
         try:
             # execute the verified text itself (no re-read, no .pyc written)
             exec(compile(text, str(path), "exec"), mod.__dict__)
-            if on_load is not None:
-                on_load(mod)
+            for hook in _ON_LOAD:
+                hook(mod)
         except BaseException:
             del sys.modules[name]
             raise
