@@ -30,4 +30,3 @@ __all__ = ["Density", "ParamGroup", "pack", "unpack", "calculus", "objectives", 
            "compile", "Kernels", "SamplerError", "langevin", "mala", "annealed_langevin",
            "geometric_sigmas", "step_from_paper_epsilon", "paper_epsilon_from_step",
            "SampleResult"]
-__all__ += ["CacheError"]
