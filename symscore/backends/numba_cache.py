@@ -235,6 +235,8 @@ def _cache_class(base):
 def adopt(dispatcher, cache_class=FunctionCache):
     """Give ``dispatcher`` the symscore cache (in place; idempotent). A dispatcher
     created with ``cache=True`` keeps the kind of cache numba gave it."""
+    if not hasattr(dispatcher, "py_func"):   # NUMBA_DISABLE_JIT: a plain function
+        return dispatcher
     if not os.path.isfile(inspect.getfile(dispatcher.py_func)):
         return dispatcher   # defined interactively: nothing to cache it by
     current = getattr(dispatcher, "_cache", None)
