@@ -60,3 +60,7 @@ class FitError(SymscoreError, RuntimeError):
 class SamplerError(SymscoreError, ValueError):
     """A sampler setting is invalid (step size, number of steps, seed, thinning,
     noise levels, or a density without the noise-scale parameter a sampler needs)."""
+
+
+class OutputError(SymscoreError, OSError):
+    """A result file cannot be written (its directory, a full disk, a device path)."""

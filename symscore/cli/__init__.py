@@ -45,8 +45,29 @@ def _warning_line(message, category, filename, lineno, line=None):
     return f"symscore: warning: {' '.join(str(message).split())}\n"
 
 
+def _interrupted(entry_point: bool) -> int:
+    """Ctrl-C: one line, exit status 130. As the program's entry point, a second Ctrl-C
+    is ignored and the process ends at once (os._exit): worker threads still finishing
+    a kernel call are not waited for. Outputs are written atomically, so nothing
+    partial is left behind."""
+    import os
+    import signal
+    import threading
+    if entry_point and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    print("symscore: interrupted", file=sys.stderr, flush=True)
+    if entry_point:
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+        os._exit(130)
+    return 130
+
+
 def main(argv=None) -> int:
     import warnings
+    argv_given = argv
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     if not debug:
@@ -58,8 +79,7 @@ def main(argv=None) -> int:
             return 2
         return int(args.func(args))
     except KeyboardInterrupt:
-        print("symscore: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted(entry_point=argv_given is None)
     except SystemExit as e:  # --help / --version
         return int(e.code or 0)
     except Exception as e:  # noqa: BLE001 - the one place that turns errors into exit codes
@@ -67,9 +87,12 @@ def main(argv=None) -> int:
         if debug:
             raise
         bad_input = isinstance(e, (UsageError, SymscoreError, FileNotFoundError,
-                                   PermissionError, IsADirectoryError, NotADirectoryError))
+                                   PermissionError, IsADirectoryError, NotADirectoryError,
+                                   MemoryError))
         kind = "error" if bad_input else f"internal error ({type(e).__name__})"
         message = " ".join(str(e).split()) or type(e).__name__
+        if isinstance(e, MemoryError):
+            message = f"not enough memory ({message})"
         hint = "" if bad_input else " — rerun with --debug for the traceback"
         print(f"symscore: {kind}: {message}{hint}", file=sys.stderr)
         return 2 if bad_input else 3

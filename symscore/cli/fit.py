@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from .common import (add_subcommand, load_array, load_model, progress, theta_from_json,
-                     write_output)
+from .common import (add_subcommand, check_out, load_array, load_model, progress,
+                     theta_from_json, write_output)
 
 EXAMPLE = 'symscore fit gaussian:dim=2 data.npy --json'
 
@@ -13,6 +13,7 @@ EXAMPLE = 'symscore fit gaussian:dim=2 data.npy --json'
 def run(args) -> int:
     import numpy as np
     from ..fit import fit
+    check_out(args.out)
     d = load_model(args.model)
     X = load_array(args.data)
     theta0 = None if args.theta0 is None else theta_from_json(d, args.theta0)
