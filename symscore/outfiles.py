@@ -134,13 +134,33 @@ def write_text(path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
+class _Writer:
+    """A plain ``write`` target: numpy then writes through Python, whose errors are
+    raised (``ndarray.tofile`` on a real file can stop short silently at a file-size
+    limit)."""
+
+    def __init__(self, f):
+        self.f = f
+        self.n = 0
+
+    def write(self, data):
+        n = self.f.write(data)
+        self.n += len(memoryview(data).cast("B"))
+        return n
+
+
 def save_npy(path, array) -> None:
-    """``numpy.save`` to ``path`` atomically."""
+    """``numpy.save`` to ``path`` atomically (the size written is checked)."""
     import numpy as np
+    array = np.asanyarray(array)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
-            np.save(f, array, allow_pickle=False)
+            w = _Writer(f)
+            np.save(w, array, allow_pickle=False)
             f.flush()
+            if os.fstat(f.fileno()).st_size != w.n:
+                raise OSError(f"only {os.fstat(f.fileno()).st_size} of {w.n} bytes were "
+                              "written")
 
 
 def _umask() -> int:
