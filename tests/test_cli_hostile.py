@@ -2,8 +2,8 @@
 every case ends as ONE line on stderr starting ``symscore: error:``, exit status 2,
 no traceback, naming what is wrong — never an ``internal error`` (exit 3).
 
-The subprocesses of the table run concurrently (one module fixture), so the whole
-table costs about one interpreter start per core.
+Every case runs in-process through ``main``; a sample of them also as real processes,
+concurrently (one module fixture).
 """
 
 import io
@@ -77,6 +77,8 @@ CASES = {
                      "character device"),
     "out-is-directory": ({"d": None}, ["prove", "gaussian:dim=1", "--out", "d"],
                          "is a directory"),
+    "demo-out-under-file": ({"f": "x"}, ["demo", "--size", "tiny", "--out", "f/demo"],
+                            "is a file, not a directory"),
     "plot-under-file": ({"f": "x"}, ["sample", "gaussian:dim=1", "--plot", "f/p.png"],
                         "is a file, not a directory"),
     "theta-upper-triangle": ({}, ["sample", "gaussian:dim=2", "--theta",
@@ -105,11 +107,27 @@ def _make(tmp, files):
             path.write_text(content)
 
 
+#: run as real processes too (exit status, nothing else on stderr); the rest in-process
+SUBPROCESS = ("toml-not-utf8", "theta-deep-json", "steps-huge", "chains-huge", "npy-huge-header",
+              "out-dev-full", "out-under-file", "values-string", "toml-atanh-1")
+
+
+def _check(name, rc, stdout, stderr, tmp):
+    assert rc == 2, (rc, stdout[-500:], stderr[-2000:])
+    assert stderr.count("\n") == 1 and stderr.startswith("symscore: error:"), stderr[-2000:]
+    assert "Traceback" not in stderr and "internal error" not in stderr
+    assert CASES[name][2] in stderr, stderr
+    if name.startswith(("out-", "plot-", "demo-")):
+        assert stdout == ""                 # refused before any work
+        assert not list(tmp.glob("**/.*.tmp*"))   # no temporary file left behind
+
+
 @pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    """Run every case at once; name -> (returncode, stdout, stderr, folder)."""
+def processes(tmp_path_factory):
+    """The SUBPROCESS cases, run at once; name -> (returncode, stdout, stderr, folder)."""
     procs = {}
-    for name, (files, argv, _) in CASES.items():
+    for name in SUBPROCESS:
+        files, argv, _ = CASES[name]
         tmp = tmp_path_factory.mktemp(name)
         _make(tmp, files)
         np.save(tmp / "x.npy", np.array([[0.0], [1.0], [3.0]]))
@@ -123,16 +141,21 @@ def results(tmp_path_factory):
     return out
 
 
+@pytest.mark.parametrize("name", SUBPROCESS)
+def test_hostile_input_in_a_process(processes, name):
+    _check(name, *processes[name])
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_hostile_input_is_one_clean_line(results, name):
-    rc, stdout, stderr, tmp = results[name]
-    assert rc == 2, (rc, stdout[-500:], stderr[-2000:])
-    assert stderr.count("\n") == 1 and stderr.startswith("symscore: error:"), stderr[-2000:]
-    assert "Traceback" not in stderr and "internal error" not in stderr
-    assert CASES[name][2] in stderr, stderr
-    if name.startswith(("out-", "plot-")):
-        assert stdout == ""                 # refused before any work
-        assert not list(tmp.glob("**/.*.tmp*"))   # no temporary file left behind
+def test_hostile_input_is_one_clean_line(tmp_path, monkeypatch, capsys, name):
+    from symscore.cli import main
+    files, argv, _ = CASES[name]
+    _make(tmp_path, files)
+    np.save(tmp_path / "x.npy", np.array([[0.0], [1.0], [3.0]]))
+    monkeypatch.chdir(tmp_path)
+    rc = main(argv)
+    out = capsys.readouterr()
+    _check(name, rc, out.out, out.err, tmp_path)
 
 
 def test_sample_writes_nothing_without_out(tmp_path):
