@@ -65,10 +65,26 @@ def _interrupted(entry_point: bool) -> int:
     return 130
 
 
+def _first_interrupt_only() -> None:
+    """As the entry point: the first Ctrl-C raises KeyboardInterrupt and every later one
+    is ignored, so cleanup (removing a temporary file) is never cut short by a traceback."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def on_sigint(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, on_sigint)
+
+
 def main(argv=None) -> int:
     import warnings
     argv_given = argv
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv_given is None:
+        _first_interrupt_only()
     debug = "--debug" in argv
     if not debug:
         warnings.formatwarning = _warning_line
