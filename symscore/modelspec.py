@@ -92,6 +92,8 @@ def _family(spec: str) -> Density:
         if key not in accepted:
             raise ModelSpecError(f"unknown option {key!r} for {fname}; options: "
                                  f"{', '.join(accepted) or 'none'}")
+        if key in kwargs:
+            raise ModelSpecError(f"option {key!r} is given twice in {spec!r}")
         kwargs[key] = _value(val, key)
     try:
         return ctor(**kwargs)

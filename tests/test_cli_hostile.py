@@ -55,6 +55,7 @@ CASES = {
                               ["derive", "m.toml"], "division by zero"),
     "model-is-directory": ({"d.toml": None}, ["derive", "d.toml"], "is a directory"),
     "data-is-directory": ({"d.npy": None}, ["fit", "gaussian:dim=1", "d.npy"], "is a directory"),
+    "spec-option-twice": ({}, ["derive", "gaussian:dim=1,dim=2"], "given twice"),
     "seed-negative": ({}, ["sample", "gaussian:dim=1", "--seed", "-1"], "seed must be in"),
     "seed-too-large": ({}, ["sample", "gaussian:dim=1", "--seed", str(2**64)], "seed must be in"),
     "steps-huge": ({}, ["sample", "gaussian:dim=1", "--steps", "99999999999999999999"],
