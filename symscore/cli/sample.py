@@ -127,8 +127,9 @@ def register(subs) -> None:
     p = add_subcommand(subs, "sample", "draw samples with Langevin, MALA or annealed Langevin",
              "Run N chains of unadjusted Langevin (x ← x + h·s(x) + √(2h)·z), MALA, or "
              "annealed Langevin (Song & Ermon 2019; MODEL needs a noise scale σ, e.g. a "
-             "perturbed mixture) and save the final states. Exit status 1 when chains became "
-             "NaN/inf or ran away (grew far beyond their start: step size too large).", EXAMPLE, run)
+             "perturbed mixture) and save the final states with --out. Exit status 1 when "
+             "chains became NaN/inf or ran away (grew far beyond their start: the step size "
+             "is too large).", EXAMPLE, run)
     p.add_argument("model", metavar="MODEL")
     p.add_argument("--sampler", choices=("langevin", "mala", "annealed"), default="langevin")
     p.add_argument("--chains", type=positive_int, default=1024)
