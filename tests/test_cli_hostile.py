@@ -80,6 +80,7 @@ CASES = {
                          "is a directory"),
     "demo-out-under-file": ({"f": "x"}, ["demo", "--size", "tiny", "--out", "f/demo"],
                             "is a file, not a directory"),
+    "plot-unknown-type": ({}, ["sample", "gaussian:dim=1", "--plot", "p.xyz"], "figure file"),
     "plot-under-file": ({"f": "x"}, ["sample", "gaussian:dim=1", "--plot", "f/p.png"],
                         "is a file, not a directory"),
     "theta-upper-triangle": ({}, ["sample", "gaussian:dim=2", "--theta",
@@ -118,8 +119,8 @@ def _check(name, rc, stdout, stderr, tmp):
     assert stderr.count("\n") == 1 and stderr.startswith("symscore: error:"), stderr[-2000:]
     assert "Traceback" not in stderr and "internal error" not in stderr
     assert CASES[name][2] in stderr, stderr
-    if name.startswith(("out-", "plot-", "demo-")):
-        assert stdout == ""                 # refused before any work
+    if name.startswith(("out-", "plot-", "demo-")):   # refused before any work
+        assert stdout == ""
         assert not list(tmp.glob("**/.*.tmp*"))   # no temporary file left behind
 
 

@@ -68,6 +68,9 @@ def run(args) -> int:
     if args.out is not None and not args.out.endswith(".npy"):
         raise UsageError(f"--out must name a .npy file, got {args.out!r}")
     check_out(args.out)
+    if args.plot is not None and args.plot.rsplit(".", 1)[-1].lower() not in _FIGURE_TYPES:
+        raise UsageError(f"--plot {args.plot!r}: name a figure file ending in "
+                         f"{', '.join('.' + t for t in _FIGURE_TYPES)}")
     check_out(args.plot)
     _check_size(d, args)
     theta = theta_from_json(d, args.theta) if args.sampler != "annealed" or args.theta else None
@@ -111,6 +114,9 @@ def run(args) -> int:
         print(f"wrote {args.plot}")
     return 1 if r.n_nonfinite or r.n_runaway else 0
 
+
+#: figure files --plot can write (matplotlib's formats)
+_FIGURE_TYPES = ("png", "pdf", "svg", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp")
 
 #: bytes per chain and coordinate the CLI allocates at most at once (x0, X, the
 #: states written, RNG states, traces of the per-chain counters, ×2 for safety)
