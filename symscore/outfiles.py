@@ -29,7 +29,10 @@ from pathlib import Path
 from .errors import OutputError
 
 __all__ = ["check_output_path", "check_output_dir", "atomic_path", "write_text",
-           "write_bytes", "save_npy"]
+           "write_bytes", "save_npy", "discard_pending"]
+
+#: temporary files being written now (removed by discard_pending on a hard stop)
+_PENDING: set = set()
 
 
 def _kind(mode: int) -> str:
@@ -102,6 +105,7 @@ def atomic_path(path):
         p.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp" + p.suffix,
                                    dir=p.parent)
+        _PENDING.add(tmp)
         os.close(fd)
     except OSError as e:
         raise OutputError(f"cannot write {p}: {e.strerror or e}") from None
@@ -118,6 +122,8 @@ def atomic_path(path):
     except BaseException:
         _remove(tmp)
         raise
+    finally:
+        _PENDING.discard(tmp)
     _fsync_dir(p.parent)
 
 
@@ -161,6 +167,14 @@ def save_npy(path, array) -> None:
             if os.fstat(f.fileno()).st_size != w.n:
                 raise OSError(f"only {os.fstat(f.fileno()).st_size} of {w.n} bytes were "
                               "written")
+
+
+def discard_pending() -> None:
+    """Remove every temporary file still being written (for a process about to end at
+    once, e.g. on Ctrl-C): the targets keep their previous contents."""
+    for tmp in list(_PENDING):
+        _remove(tmp)
+        _PENDING.discard(tmp)
 
 
 def _umask() -> int:

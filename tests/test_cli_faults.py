@@ -44,6 +44,19 @@ def test_sigint_stops_sampling_at_once_with_one_line_and_no_output(tmp_path):
         assert not (tmp_path / "s.npy").exists() and _leftovers(tmp_path) == []
 
 
+def test_sigint_while_numba_compiles(tmp_path):
+    env = dict(os.environ, SYMSCORE_CACHE_DIR=str(tmp_path / "cache"))   # nothing cached
+    p = subprocess.Popen(CLI + ["compile", "gmm:dim=2,components=3"], cwd=tmp_path, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3.0)
+    assert p.poll() is None, p.communicate()
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert time.monotonic() - t0 < 2.0
+    assert p.returncode == 130 and err == "symscore: interrupted\n", (p.returncode, err)
+
+
 def _limit_file_size():
     resource.setrlimit(resource.RLIMIT_FSIZE, (300, 300))
 

@@ -46,10 +46,9 @@ def _warning_line(message, category, filename, lineno, line=None):
 
 
 def _interrupted(entry_point: bool) -> int:
-    """Ctrl-C: one line, exit status 130. As the program's entry point, a second Ctrl-C
-    is ignored and the process ends at once (os._exit): worker threads still finishing
-    a kernel call are not waited for. Outputs are written atomically, so nothing
-    partial is left behind."""
+    """A KeyboardInterrupt reached main (in-process use, or a Ctrl-C before the entry
+    point's handler was installed): one line, exit status 130; as the entry point the
+    process ends at once (os._exit), without waiting for worker threads."""
     import os
     import signal
     import threading
@@ -65,9 +64,14 @@ def _interrupted(entry_point: bool) -> int:
     return 130
 
 
-def _first_interrupt_only() -> None:
-    """As the entry point: the first Ctrl-C raises KeyboardInterrupt and every later one
-    is ignored, so cleanup (removing a temporary file) is never cut short by a traceback."""
+def _hard_stop_on_interrupt() -> None:
+    """As the program's entry point, Ctrl-C ends the process at once: one line on
+    stderr, the temporary files of unfinished writes removed (their targets keep the
+    previous contents), exit status 130 — whatever runs at that moment (worker threads
+    inside a kernel call, numba compiling, an optimiser). No KeyboardInterrupt is
+    raised, so nothing half-finished (numba's compiler callbacks) sees one, and later
+    Ctrl-Cs are ignored."""
+    import os
     import signal
     import threading
     if threading.current_thread() is not threading.main_thread():
@@ -75,7 +79,13 @@ def _first_interrupt_only() -> None:
 
     def on_sigint(signum, frame):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        raise KeyboardInterrupt
+        outfiles = sys.modules.get("symscore.outfiles")   # never import in a handler
+        if outfiles is not None:
+            outfiles.discard_pending()
+        try:
+            os.write(2, b"symscore: interrupted\n")
+        finally:
+            os._exit(130)
     signal.signal(signal.SIGINT, on_sigint)
 
 
@@ -84,7 +94,7 @@ def main(argv=None) -> int:
     argv_given = argv
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv_given is None:
-        _first_interrupt_only()
+        _hard_stop_on_interrupt()
     debug = "--debug" in argv
     if not debug:
         warnings.formatwarning = _warning_line
