@@ -92,31 +92,41 @@ def scalar_groups(params) -> tuple[ParamGroup, ...]:
     return tuple(ParamGroup(p.name, (), (((), p),)) for p in params)
 
 
+def _real_scalar(v) -> bool:
+    """A real number: int/float/NumPy scalars, or a real SymPy constant (π, √2, 1/2);
+    not a boolean."""
+    if isinstance(v, (bool, np.bool_)):
+        return False
+    if isinstance(v, numbers.Real):
+        return True
+    return isinstance(v, sp.Expr) and bool(v.is_number) and bool(v.is_extended_real)
+
+
 def _numbers(value, what: str) -> np.ndarray:
     """``value`` (a number or nested sequence/array of numbers) as a float array;
     booleans, strings, None and ragged nesting are refused, naming ``what``."""
-    if not isinstance(value, (list, tuple, np.ndarray, numbers.Number, str, bytes)) \
+    if not isinstance(value, (list, tuple, np.ndarray, numbers.Number, str, bytes, sp.Basic)) \
             and value is not None and hasattr(value, "__array__"):
         value = np.asarray(value)     # other array types (jax, dask, …)
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind not in "iuf":
-            raise DomainError(f"{what} must be real numbers, got an array of {value.dtype}")
-        return value.astype(float)
+    if isinstance(value, sp.MatrixBase):
+        value = value.tolist()
     stack = [value]
     while stack:   # iterative: hostile input may nest deeply
         v = stack.pop()
         if isinstance(v, (list, tuple)):
             stack.extend(v)
         elif isinstance(v, np.ndarray):
-            if v.dtype.kind not in "iuf":
+            if v.dtype.kind == "O":
+                stack.extend(v.ravel().tolist())
+            elif v.dtype.kind not in "iuf":
                 raise DomainError(f"{what} must be real numbers, got an array of {v.dtype}")
-        elif isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        elif not _real_scalar(v):
             shown = "true/false" if isinstance(v, (bool, np.bool_)) else repr(v)
             raise DomainError(f"{what} must be a real number, got {shown:.60}"
                               + (f" ({type(v).__name__})" if not isinstance(v, str) else ""))
     try:
         return np.array(value, dtype=float)
-    except (ValueError, OverflowError, RecursionError) as e:
+    except (ValueError, OverflowError, RecursionError, TypeError) as e:
         raise ShapeError(f"{what} is not a regular array of numbers "
                          f"({' '.join(str(e).split())[:120]})") from None
 
