@@ -178,6 +178,15 @@ def discard_pending() -> None:
 
 
 def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (os.umask sets it,
+    which would race with files created meanwhile by other threads)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
