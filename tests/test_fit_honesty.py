@@ -19,7 +19,7 @@ from symscore.fit.checks import degeneracy, stationarity
 from symscore.fit.numeric import lbfgs
 
 RNG = np.random.default_rng(11)
-_t = RNG.normal(size=200)
+_t = RNG.normal(size=20)
 
 DEGENERATE = {
     "identical rows": (np.ones((500, 2)), "all 500 rows are identical"),
@@ -35,7 +35,7 @@ def test_degenerate_data_give_no_minimiser_not_a_converged_fit(case):
     d = ss.families.gaussian(dim=X.shape[1])
     target = "cpu" if X.shape[1] == 2 else "numpy"   # no compilation for the 5-D model
     with pytest.raises(ss.FitError, match="unbounded below") as e:
-        ss.fit(d, X, prove=False, standard_errors=False, target=target, max_iter=300)
+        ss.fit(d, X, prove=False, standard_errors=False, target=target, max_iter=150)
     assert why in str(e.value)
 
 

@@ -386,8 +386,8 @@ def _fit_lbfgs(X, theta0, standard_errors, restarts, seed, tol, max_iter, target
         loss0 = f(X, theta0)[0]
         # stopped on the relative-reduction test while falling, or out of iterations
         # far below the start and still falling at a rate comparable to the loss itself
-        if res.stopped_early or (res.stationarity > 0.1 and
-                                 res.loss < loss0 - 1e3 * max(1.0, abs(loss0))):
+        if res.stationarity > 0.1 and (res.stopped_early or
+                                       res.loss < loss0 - 1e3 * max(1.0, abs(loss0))):
             _unbounded(density, X, res, loss0)
     if res.at_bound:
         converged = False

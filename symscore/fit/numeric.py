@@ -62,6 +62,10 @@ class NumericResult:
     stopped_early: bool = False  # the optimiser's own test stopped a non-stationary run
 
 
+#: iterations of the continuation run after a stop on the relative-reduction test
+_CONTINUE = 200
+
+
 class _NonFinite(Exception):
     def __init__(self, theta):
         self.theta = theta
@@ -106,8 +110,23 @@ def _one_start(fun, theta0, bounds, params, tol, max_iter):
                              f"{_fmt(params, e.theta)}; returning the best finite point")
     theta = np.asarray(res.x, dtype=float)
     loss, grad = wrapped(theta)
-    pg = _projected_gradient(theta, grad, bounds)
     station = stationarity(theta, loss, grad, bounds)
+    if res.success and station > STATIONARY:
+        # stopped by the relative-reduction test away from a stationary point: go on,
+        # on the gradient test alone, for a bounded number of iterations
+        try:
+            more = so.minimize(wrapped, theta, jac=True, method="L-BFGS-B", bounds=bounds,
+                               callback=count, options={"maxiter": min(_CONTINUE, max_iter),
+                                                        "gtol": tol, "ftol": 0.0, "maxcor": 20})
+        except _NonFinite:
+            more = None
+        if more is not None and more.fun <= loss:
+            more.nit += res.nit
+            res = more
+            theta = np.asarray(res.x, dtype=float)
+            loss, grad = wrapped(theta)
+            station = stationarity(theta, loss, grad, bounds)
+    pg = _projected_gradient(theta, grad, bounds)
     ok = bool(res.success) or (pg <= 1e3 * tol * (1 + abs(loss)))
     msg = str(res.message)
     if ok and not res.success:
