@@ -65,3 +65,7 @@ class SamplerError(SymscoreError, ValueError):
 class CacheError(SymscoreError, RuntimeError):
     """The kernel cache directory cannot be trusted or used (owned by another user,
     writable by group/others, not writable); the message names the fix."""
+
+
+class OutputError(SymscoreError, OSError):
+    """A result file cannot be written (its directory, a full disk, a device path)."""
