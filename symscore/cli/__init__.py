@@ -108,6 +108,10 @@ def main(argv=None) -> int:
         return _interrupted(entry_point=argv_given is None)
     except SystemExit as e:  # --help / --version
         return int(e.code or 0)
+    except BrokenPipeError:  # `symscore families | head -1`: the reader left; not an error
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+        return 0
     except Exception as e:  # noqa: BLE001 - the one place that turns errors into exit codes
         from ..errors import SymscoreError
         if debug:
