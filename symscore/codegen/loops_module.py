@@ -40,6 +40,8 @@ __all__ = ["generate_source", "LOOP_KERNEL_SETS", "LOOPS_VERSION"]
 LOOPS_VERSION = "1"
 LOOP_KERNEL_SETS = ("core", "ism_grad", "dsm")
 _JIT = '@numba.njit(fastmath=FASTMATH, cache=True, error_model="numpy")'
+_JIT_INLINE = ('@numba.njit(fastmath=FASTMATH, cache=True, error_model="numpy", '
+               'inline="always")')
 
 
 class _Groups(dict):
@@ -306,7 +308,10 @@ def generate_source(density, kernel_set: str, target: str = "cpu", dtype: str = 
                             f"    '''θ-only values: c[0:{max(nc, 1)}].'''"]
                            + _indent(clines or ["c[0] = 0.0"]))
     used = sorted(env.helpers)
-    helper_src = [_JIT + "\n" + {**HELPERS_SCALAR, **LOOP_HELPERS}[h] for h in used]
+    # the loop helpers call _exp themselves: LLVM does not inline them into the loops
+    # over samples on its own (measured 9× slower), numba's IR inlining does
+    helper_src = [(_JIT_INLINE + "\n" + LOOP_HELPERS[h]) if h in LOOP_HELPERS
+                  else (_JIT + "\n" + HELPERS_SCALAR[h]) for h in used]
     imports = ["import math", "", "import numpy as np", "import numba"]
     if target == "cuda":
         imports.append("from numba import cuda")
