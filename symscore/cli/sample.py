@@ -101,7 +101,8 @@ def run(args) -> int:
         print(f"final states of the {len(healthy)} {what}:")
         shown = range(d.dim) if d.dim <= 12 else range(8)
         for i in shown:
-            print(f"  x_{i}: mean {healthy[:, i].mean():+.6g}, sd {healthy[:, i].std():.6g}")
+            name = d.variables[i].name if d.structure is None else f"x[{i}]"
+            print(f"  {name}: mean {healthy[:, i].mean():+.6g}, sd {healthy[:, i].std():.6g}")
         if d.dim > 12:
             m, sd = healthy.mean(axis=0), healthy.std(axis=0)
             print(f"  … {d.dim - 8} more coordinates; over all {d.dim}: |mean| ≤ "
