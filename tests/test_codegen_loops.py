@@ -183,7 +183,7 @@ def test_code_size_does_not_grow_with_D():
     large = generate_source(ss.families.gaussian(dim=1000, structured=True), "ism_grad",
                             digest="0" * 64)
     assert _strip(small) == _strip(large)
-    assert abs(len(small) - len(large)) < 400
+    assert abs(len(small) - len(large)) < 0.05 * len(small)  # only longer numbers
 
 
 def _gauss3():
@@ -206,13 +206,33 @@ def test_structured_kernels_equal_unrolled_ones():
     np.testing.assert_allclose(g1, g2, rtol=1e-11, atol=1e-12)
 
 
-def test_structured_dsm_matches_closed_form():
-    d, k, _, th, rng = _gauss3()
-    X, Z = rng.standard_normal((300, 2)), rng.standard_normal((300, 2))
+def test_structured_gaussian_closed_forms_at_odd_D():
+    """D = 9: the blocked contractions run two rows at a time plus an odd last row,
+    sums unrolled by 4 plus a remainder; all against NumPy / finite differences."""
+    D = 9
+    d = ss.families.gaussian(dim=D, structured=True)
+    k = ss.compile(d)
+    rng = np.random.default_rng(7)
+    th = k.theta(None) + 0.1 * rng.standard_normal(d.n_params)
+    X, Z = rng.standard_normal((150, D)), rng.standard_normal((150, D))
     mean, L = (g.dense(th) for g in d.structure.groups)
-    S = -(X + 0.5 * Z - mean) @ L @ L.T
-    want = np.mean(0.5 * np.sum((S + Z / 0.5) ** 2, axis=1))
+    Pm = L @ L.T
+    S = -(X - mean) @ Pm
+    logp = (np.sum(np.log(np.diag(L))) - 0.5 * np.sum(((X - mean) @ L) ** 2, axis=1)
+            - 0.5 * D * np.log(2 * np.pi))
+    np.testing.assert_allclose(k.log_density(X, th), logp, rtol=1e-12)
+    np.testing.assert_allclose(k.score(X, th), S, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(k.ism(X, th), -np.trace(Pm) + 0.5 * np.sum(S * S, axis=1),
+                               rtol=1e-12)
+    Sy = -(X + 0.5 * Z - mean) @ Pm
+    want = np.mean(0.5 * np.sum((Sy + Z / 0.5) ** 2, axis=1))
     assert k.dsm_loss(X, th, sigma=0.5, noise=Z) == pytest.approx(want, rel=1e-12)
+    loss, grad = k.ism_loss_and_grad(X, th)
+    assert loss == pytest.approx(k.ism_loss(X, th), rel=1e-13)
+    h = 1e-6
+    fd = np.array([(k.ism_loss(X, th + h * e) - k.ism_loss(X, th - h * e)) / (2 * h)
+                   for e in np.eye(d.n_params)])
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.slow
