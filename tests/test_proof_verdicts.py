@@ -12,7 +12,7 @@ from symscore.proof import (Status, closed_form_objectives, compare_minimisers, 
                             prove_stein_identity, prove_weighted_ism)
 
 SMOOTH_FULL_SUPPORT = ["gaussian", "gaussian_mixture", "student_t", "logistic", "ica",
-                       "gaussian_bernoulli_rbm", "double_well", "banana"]
+                       "gaussian_bernoulli_rbm", "double_well", "banana", "gaussian_graphical"]
 
 
 @pytest.mark.parametrize("name", SMOOTH_FULL_SUPPORT)
