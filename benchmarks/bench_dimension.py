@@ -20,7 +20,8 @@ Workloads (float64, the public API, validation included; best of several runs):
 * ``gaussian_bernoulli_rbm(dim=100, hidden=50)``: ULA and MALA, 1,000 chains ×
   200 steps, vs JAX (lax.scan of the vmapped step, jit).
 
-Ratios are symscore / peer speed (> 1: symscore faster). Every peer's value is
+Ratios are symscore / peer speed (> 1: symscore faster); contenders are timed in
+alternation (best of several rounds) so that load changes hit all alike. Every peer's value is
 compared with symscore's and the relative difference printed (exact peers must
 agree to ~1e-10; Hutchinson is an estimate). Timings on a shared machine are
 noisy: only ratios measured in the same run mean something.
@@ -40,15 +41,21 @@ import time
 import numpy as np
 
 
-def best_time(fn, repeat=3, min_time=0.3):
-    fn()
-    times = []
-    t0 = time.perf_counter()
-    while len(times) < repeat or (time.perf_counter() - t0 < min_time and len(times) < 20):
-        t = time.perf_counter()
+def interleaved(fns, rounds=3, min_time=0.3):
+    """Best time of each callable, measured in alternation (round robin), so that a
+    change of machine load during the run hits every contender alike."""
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+    best = {name: float("inf") for name in fns}
+    t0 = time.perf_counter()
+    r = 0
+    while r < rounds or (time.perf_counter() - t0 < min_time * len(fns) and r < 20):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t)
+        r += 1
+    return best
 
 
 def perturbed_theta(d, seed=0, scale=0.05):
@@ -166,7 +173,6 @@ def gaussian_rows(dims, N, jax, rows):
         X = np.random.default_rng(1).standard_normal((N, D))
         k = ss.compile(d)
         val = k.ism_loss(X, th)
-        t_ss = best_time(lambda: k.ism_loss(X, th))
         p = dense_params(d, th)
         P = p["prec_chol"] @ p["prec_chol"].T
 
@@ -174,11 +180,11 @@ def gaussian_rows(dims, N, jax, rows):
             S = (X - p["mean"]) @ P
             return -np.trace(P) + 0.5 * np.mean(np.einsum("ni,ni->n", S, S))
         ref = numpy_ism()
-        row = {"workload": f"ISM gaussian(dim={D}) N={N}", "symscore_s": t_ss,
-               "numpy_s": best_time(numpy_ism), "numpy_rel": abs(val - ref) / abs(ref)}
+        row = {"workload": f"ISM gaussian(dim={D}) N={N}", "numpy_rel": abs(val - ref) / abs(ref)}
+        fns = {"symscore": lambda: k.ism_loss(X, th), "numpy": numpy_ism}
         if D <= 10:
             ku = ss.compile(d.unrolled())
-            row["unrolled_s"] = best_time(lambda: ku.ism_loss(X, th))
+            fns["unrolled"] = lambda: ku.ism_loss(X, th)
         if jax is not None:
             import jax.numpy as jnp
             f = jax_ism(jax, jax_logp("gaussian"))
@@ -187,12 +193,13 @@ def gaussian_rows(dims, N, jax, rows):
             V = jnp.asarray(np.random.default_rng(2).choice([-1.0, 1.0], size=(N, D)))
             pj = {a: jnp.asarray(v) for a, v in p.items()}
             if D <= 200:  # exact trace: D JVPs per sample and an (N, D, D) Hessian batch
-                row["jax_exact_s"] = best_time(lambda: f(Xj, pj).block_until_ready())
+                fns["jax_exact"] = lambda: f(Xj, pj).block_until_ready()
                 row["jax_exact_rel"] = abs(val - float(f(Xj, pj))) / abs(val)
             else:
                 row["note"] = "JAX exact skipped at D > 200 (N·D³ work, N·D² memory)"
-            row["jax_hutch_s"] = best_time(lambda: fh(Xj, V, pj).block_until_ready())
+            fns["jax_hutch"] = lambda: fh(Xj, V, pj).block_until_ready()
             row["jax_hutch_rel"] = abs(val - float(fh(Xj, V, pj))) / abs(val)
+        row.update({f"{n}_s": t for n, t in interleaved(fns).items()})
         rows.append(row)
         print(fmt(row), flush=True)
 
@@ -214,19 +221,20 @@ def ica_row(D, N, jax, rows):
     X = np.random.default_rng(1).logistic(size=(N, D)) * np.sqrt(3) / np.pi
     k = ss.compile(d)
     val, g = k.ism_loss_and_grad(X, th)
-    row = {"workload": f"ISM + grad ica(dim={D}) N={N}",
-           "symscore_s": best_time(lambda: k.ism_loss_and_grad(X, th), repeat=2)}
+    row = {"workload": f"ISM + grad ica(dim={D}) N={N}"}
+    fns = {"symscore": lambda: k.ism_loss_and_grad(X, th)}
     if jax is not None:
         import jax.numpy as jnp
         f = jax_ism(jax, jax_logp("ica"))
         vg = jax.jit(jax.value_and_grad(lambda p, X: f(X, p)))
         pj = {"W": jnp.asarray(dense_params(d, th)["W"])}
         Xj = jnp.asarray(X)
-        row["jax_exact_s"] = best_time(lambda: vg(pj, Xj)[0].block_until_ready(), repeat=2)
+        fns["jax_exact"] = lambda: vg(pj, Xj)[0].block_until_ready()
         v, gj = vg(pj, Xj)
         row["jax_exact_rel"] = abs(val - float(v)) / abs(val)
         row["jax_grad_rel"] = float(np.max(np.abs(np.asarray(gj["W"]).ravel() - g))
                                     / np.max(np.abs(g)))
+    row.update({f"{n}_s": t for n, t in interleaved(fns, rounds=2).items()})
     rows.append(row)
     print(fmt(row), flush=True)
 
@@ -240,11 +248,11 @@ def rbm_rows(D, H, chains, steps, jax, rows):
     h = 0.01
     for method in ("langevin", "mala"):
         run = getattr(ss, method)
-        t_ss = best_time(lambda: run(k, x0, th, h, steps, seed=1), repeat=2)
-        row = {"workload": f"{method} rbm(dim={D}, hidden={H}) {chains}×{steps}",
-               "symscore_s": t_ss}
+        row = {"workload": f"{method} rbm(dim={D}, hidden={H}) {chains}×{steps}"}
+        fns = {"symscore": lambda: run(k, x0, th, h, steps, seed=1)}
         if jax is not None:
-            row["jax_s"] = jax_sampler(jax, method, dense_params(d, th), x0, h, steps)
+            fns["jax"] = jax_sampler(jax, method, dense_params(d, th), x0, h, steps)
+        row.update({f"{n}_s": t for n, t in interleaved(fns, rounds=2).items()})
         rows.append(row)
         print(fmt(row), flush=True)
 
@@ -281,7 +289,7 @@ def jax_sampler(jax, method, params, x0, h, steps):
     fn = jax.jit(ula if method == "langevin" else mala)
     X = jnp.asarray(x0)
     key = jax.random.PRNGKey(0)
-    return best_time(lambda: fn(X, key).block_until_ready(), repeat=2)
+    return lambda: fn(X, key).block_until_ready()
 
 
 def fmt(row):
