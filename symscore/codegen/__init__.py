@@ -80,6 +80,17 @@ CPU range drivers (generated, used by :mod:`symscore.kernels`):
 ``ism_grad_sums``, ``weighted_grad_sums``, ``dsm_sums(X, Z, k0, k1, sigma, theta, c, part)``, ``ssm_sums``
 (see :mod:`.ranges`); :func:`symscore.backends.cpu.run_chunks` runs them in threads.
 
+Structured densities
+--------------------
+A density with a ``structure`` (index form, :mod:`symscore.structured`) is not
+unrolled: :mod:`.loops` lowers its indexed expressions to loops (temporaries over
+free indices, θ-only work in ``consts``), :mod:`.loops_render` prints the row form
+and the blocked CPU form (a block of samples innermost), :mod:`.loops_module`
+assembles a module with the same contract for the kernel sets ``core``,
+``ism_grad`` and ``dsm`` (no ``*_col`` forms; other kernel sets and the ``numpy``
+target raise :class:`~symscore.CodegenError`). The file hash also covers the
+sources of ``codegen/loops*.py``.
+
 Registering driver templates
 ----------------------------
 A backend module adds drivers with :func:`register_template`::
