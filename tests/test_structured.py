@@ -312,3 +312,28 @@ def test_symscore_testing_checks_structured_densities(D):
     assert_loss_matches(g, ism, "ism", th, max_examples=5)
     with pytest.raises(AssertionError, match="mismatch"):
         assert_loss_matches(g, lambda X: ism(X, -1), "ism", th, max_examples=5)
+
+
+@pytest.mark.parametrize("kind", ["full", "iso"])
+def test_vector_form_proof_student_t_polynomial_tails(kind):
+    from symscore.proof import prove_ism_equivalence
+    p = prove_ism_equivalence(ss.families.student_t(dim=200, kind=kind))
+    assert p.verdict.name == "PROVEN", p.summary
+    env = p.step("envelope")
+    assert sp.simplify(sp.sympify(env.evidence["integrability_margin"])
+                       - sp.Symbol("nu", real=True) / 2) == 0   # e − D/2 = ν/2
+    assert p.step("boundary[i]").evidence["tails"] == "polynomial"
+
+
+def test_exact_fit_only_for_the_exact_quadratic_it_inverts():
+    from symscore.fit.structured import exact_form
+    from symscore.structured.textform import structured_from_text
+    groups = {"mu": {"shape": ["x"]}, "L": {"shape": ["x", "x"], "pattern": "lower"}}
+    half = structured_from_text("sum((transpose(L) @ (x - mu))**2) / 2", {"x": 20}, groups,
+                                kind="energy")
+    twice = structured_from_text("sum((transpose(L) @ (x - mu))**2)", {"x": 20}, groups,
+                                 kind="energy")
+    assert exact_form(half)[0] == "cholesky"
+    assert exact_form(twice) is None            # precision 2LLᵀ: not what the fit inverts
+    from symscore.proof import prove_ism_equivalence
+    assert prove_ism_equivalence(twice).verdict.name == "PROVEN"   # the proof does not care

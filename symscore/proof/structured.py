@@ -77,9 +77,24 @@ def _substitute_x(expr, x, value):
                         lambda e: value(e.indices[0]))
 
 
+def _is_positive(expr, structure) -> bool:
+    """expr > 0 for every θ in the domain (scalar parameters with a positive domain are
+    treated as positive symbols; SymPy decides)."""
+    pos = sp.Interval.open(0, sp.oo)
+    reps = {g.base: sp.Dummy(g.base.name, positive=True) for g in structure.groups
+            if g.pattern == "scalar" and g.domain.is_subset(pos)}
+    return sp.sympify(expr).xreplace(reps).is_positive is True
+
+
+def _ratio_ok(ratio, structure) -> bool:
+    ratio = sp.simplify(ratio)
+    return (not ratio.has(structure.x, sp.Symbol("j", integer=True), _M)
+            and not ratio.atoms(sp.Indexed, sp.Sum) and _is_positive(ratio, structure))
+
+
 def _recognise_hessian(structure, H):
-    """(kind, group or None, status) when the x-free index Hessian H (free j, m_) is −A
-    with A recognised positive definite, else None."""
+    """(kind, group or None, status, c) when the x-free index Hessian H (free j, m_) is
+    −c·A with c > 0 free of x and A recognised positive definite, else None."""
     from ..structured.core import J
     Hc = _canonical(H)
     D, c0 = structure.D, sp.Symbol("_c0", integer=True)
@@ -87,27 +102,31 @@ def _recognise_hessian(structure, H):
     delta = sp.KroneckerDelta(J, _M)
     coeff = sp.simplify(-Hc / delta) if Hc.has(delta) else None
     if coeff is not None and coeff.is_Number and coeff > 0:
-        return "identity", None, Status.PROVEN       # −c·I, c > 0 a number
+        return "identity", None, Status.PROVEN, coeff       # −c·I, c > 0 a number
     for g in structure.groups:
         b = g.base
         if g.pattern == "lower" and len(g.shape) == 2 and g.diag_domain.is_subset(positive):
             temps = [-sp.Sum(b[J, c0] * b[_M, c0], (c0, 0, D - 1))]
             kind, status = "cholesky", Status.PROVEN
         elif g.pattern == "vector" and g.shape == (D,) and g.domain.is_subset(positive):
-            temps = [-delta * b[J]**2, -delta * b[_M]**2, -delta / b[J]**2, -delta / b[_M]**2]
+            temps = [-delta * b[J]**2, -delta * b[_M]**2]
             kind, status = "diagonal", Status.PROVEN
+            for t in (-delta / b[J]**2, -delta / b[_M]**2):   # a variance parametrisation
+                if _ratio_ok(Hc / t, structure):
+                    return "diagonal_inverse", g, status, sp.simplify(Hc / t)
         elif g.pattern == "scalar" and g.domain.is_subset(positive):
             temps = [-delta * b**2]
             kind, status = "isotropic", Status.PROVEN
         elif g.pattern == "symmetric" and len(g.shape) == 2:
             Hs = Hc.xreplace({b[_M, J]: b[J, _M]})
             if sp.expand(Hs + b[J, _M]) == 0:
-                return "symmetric", g, Status.ASSUMED
+                return "symmetric", g, Status.ASSUMED, sp.S.One
             continue
         else:
             continue
-        if any(sp.expand(Hc - t) == 0 for t in temps):
-            return kind, g, status
+        for t in temps:   # equal up to a positive, x-free, index-free factor
+            if _ratio_ok(Hc / t, structure):
+                return kind, g, status, sp.simplify(Hc / t)
     return None
 
 
@@ -123,9 +142,9 @@ def quadratic_form(structure):
     if H.has(structure.x):
         return None
     found = _recognise_hessian(structure, H)
-    if found is None or found[1] is None:
-        return None
-    kind, g, status = found
+    if found is None or found[1] is None or found[0] == "diagonal_inverse" or found[3] != 1:
+        return None   # only −LLᵀ, −diag(L²), −L²I, −K exactly (what the exact fit inverts)
+    kind, g, status, _ = found
     D = structure.D
     R = {J: (0, D - 1)}
     score = structure.score
@@ -193,6 +212,32 @@ def _elementary(e):
         log1p, lambda z: sp.log(1 + z))
 
 
+def t_form(structure):
+    """(kind, group, status, exponent e, margin e − D/2) when log p~ = c(θ) − e·log1p(a(x))
+    with e > 0 free of x and a(x) a recognised positive-definite quadratic (Student-t):
+    p~ ≍ ‖x‖^(−2e), integrable iff e − D/2 > 0 (checked by SymPy); else None."""
+    from sympy.codegen.cfunctions import log1p
+    from ..structured.core import Structure
+    x = structure.x
+    terms = [t for t in sp.Add.make_args(structure.log_density) if t.has(x)]
+    if len(terms) != 1:
+        return None
+    coeff, f = terms[0].as_independent(x, as_Add=False)
+    if not isinstance(f, log1p):
+        return None
+    sub = Structure(structure.D, x, structure.groups, -f.args[0])
+    H = hessian_entry(sub)
+    if H.has(x):
+        return None
+    found = _recognise_hessian(sub, H)
+    if found is None:
+        return None
+    margin = sp.simplify(-coeff - sp.Rational(structure.D, 2))
+    if not _is_positive(-coeff, structure):
+        return None
+    return found[0], found[1], found[2], -coeff, margin
+
+
 def ridge_form(structure):
     """(G(U), U symbol, W group) when log p~ = Σ_k G(Σ_i W[k, i] x[i]) + c(θ) with W a
     square full group, G free of θ, G(U) ≤ a − b|U| (b > 0, from SymPy limits of
@@ -244,8 +289,11 @@ def envelope_terms(structure):
 
 def _quadratic_text(kind, g, mg):
     r = r"x" if mg is None else r"x-\mu"
-    name = g.name.replace("_", r"\_")
+    name = "" if g is None else g.name.replace("_", r"\_")
     return {
+        "identity": (rf"-\tfrac{{c}}{{2}}\|x - x_0\|^2", r"$c > 0$ is a number."),
+        "diagonal_inverse": (rf"-\tfrac12\sum_i (x - x_0)_i^2/\sigma_i^2",
+                             r"every $\sigma_i > 0$ (its domain)."),
         "cholesky": (rf"-\tfrac12\|L^\top({r})\|^2 \le -\tfrac12\lambda_{{\min}}(LL^\top)"
                      rf"\|{r}\|^2", rf"$L$ (group \texttt{{{name}}}) is lower triangular with a "
                      r"positive diagonal (its parameter domain), so $\det L = \prod_i L_{ii} > 0$,"
@@ -263,9 +311,12 @@ def _quadratic_text(kind, g, mg):
 def _envelope_step(structure) -> tuple[Step, str | None]:
     """(step, tails) with tails "gaussian", "exponential" or None (not recognised)."""
     title = "Envelope of the density (vector form)"
-    found, _ = envelope_terms(structure)
-    if found is not None:
-        kind, _, g, mg, status = found
+    H = hessian_entry(structure)
+    rec = None if H.has(structure.x) else _recognise_hessian(structure, H)
+    if rec is not None:
+        kind, g, status, _ = rec
+        q = quadratic_form(structure)
+        mg = q[2] if q is not None else None
         bound, why = _quadratic_text(kind, g, mg)
         stmt = sp.Eq(Tex(r"\log\tilde p(x;\theta)"),
                      Tex(r"c(\theta) " + bound.split(r"\le")[0] if kind != "isotropic" else
@@ -273,13 +324,14 @@ def _envelope_step(structure) -> tuple[Step, str | None]:
         return Step("envelope", title, stmt, status, "index Hessian + quadratic-form bound",
                     r"The index Hessian $\partial^2\log\tilde p/\partial x_j\partial x_m = "
                     + sp.latex(hessian_entry(structure)) + r"$ is free of $x$ (SymPy), so "
-                    r"$\log\tilde p$ is exactly a quadratic in $x$; the score vanishes at "
-                    + (r"$x = 0$" if mg is None else r"$x = \mu$") + r", so "
+                    r"$\log\tilde p$ is exactly a quadratic in $x$ (a positive multiple of "
+                    r"the form below; the score vanishes at "
+                    + (r"some $x_0$" if mg is None else r"$x = \mu$") + r"), so "
                     r"$\log\tilde p = c(\theta) + q(x)$ with "
                     rf"$q(x) = {bound}$. " + why + r" Hence $\tilde p \le e^{c(\theta)}\,e^{-a\|"
                     + (r"x" if mg is None else r"x-\mu") + r"\|^2}$ with $a > 0$: Gaussian "
                     r"tails in every direction, for every $D$.",
-                    {"quadratic_form": kind, "group": g.name,
+                    {"quadratic_form": kind, "group": "" if g is None else g.name,
                      "mean_group": "" if mg is None else mg.name,
                      "hessian_free_of_x": True}), "gaussian"
     bp = bounded_perturbation(structure)
@@ -287,6 +339,7 @@ def _envelope_step(structure) -> tuple[Step, str | None]:
         kind, g, status, rest = bp
         what = {"identity": r"a positive multiple of $I$",
                 "diagonal": r"a diagonal matrix with positive entries (its domain)",
+                "diagonal_inverse": r"a diagonal matrix with positive entries (its domain)",
                 "cholesky": r"$LL^\top$ with $L$ triangular with a positive diagonal",
                 "isotropic": r"$L^2 I$ with $L > 0$",
                 "symmetric": r"the symmetric group (HYPOTHESIS: positive definite)"}[kind]
@@ -317,6 +370,22 @@ def _envelope_step(structure) -> tuple[Step, str | None]:
                     r"$\tilde p \le C e^{-b\,\sigma_{\min}(W)\|x\|}$: exponential tails.",
                     {"ridge_function": G, "slopes": tuple(slopes), "group": W.name}), \
             "exponential"
+    tf = t_form(structure)
+    if tf is not None:
+        kind, g, status, e, margin = tf
+        ok = _is_positive(margin, structure)
+        stmt = sp.Eq(Tex(r"\log\tilde p(x;\theta)"),
+                     Tex(r"c(\theta) - e\,\log(1 + a(x))"), evaluate=False)
+        return Step("envelope", title, stmt, min(status, Status.PROVEN if ok else Status.ASSUMED),
+                    "quadratic form inside log1p + comparison test",
+                    r"$\log\tilde p = c(\theta) - e\log(1 + a(x))$ with $e = " + sp.latex(e)
+                    + r" > 0$ and $a$ a quadratic whose index Hessian is a positive multiple of "
+                    r"a positive-definite matrix (" + kind + r"), so $a(x) \ge \lambda\|x - x_0\|^2$"
+                    r" and $\tilde p \le C(1 + \lambda\|x-x_0\|^2)^{-e}$: polynomial tails, "
+                    r"integrable in $\mathbb{R}^D$ because $e - D/2 = " + sp.latex(margin)
+                    + (r" > 0$ (SymPy)." if ok else r"$ is not known to be positive."),
+                    {"quadratic_form": kind, "group": "" if g is None else g.name,
+                     "exponent": e, "integrability_margin": margin}), "polynomial"
     return Step("envelope", title, sp.Eq(Tex(r"\log\tilde p"), Tex(r"?"), evaluate=False),
                 Status.ASSUMED, "vector-form rules",
                 r"No vector-form rule (quadratic form, affine + bounded score, ridge function) "
@@ -338,6 +407,14 @@ def _growth_step(structure) -> tuple[Step, bool]:
     stmt = sp.Eq(Tex(r"|s_{\theta,j}|"), Tex(r"\le A + B\|x\|,\quad |\nabla\cdot s_\theta| "
                                            r"\le C"), evaluate=False)
     kind = ("affine" if not rest else "bounded" if not affine else "affine + bounded")
+    tf = None if ok else t_form(structure)
+    if tf is not None:
+        return Step("growth", title, stmt, tf[2], "log1p of a quadratic form",
+                    r"$s = -e\,\nabla a/(1 + a)$ with $a$ a positive-definite quadratic: "
+                    r"$\|\nabla a\| \le B\|x - x_0\|$ and $1 + a \ge 1 + \lambda\|x - x_0\|^2$, "
+                    r"so $s_\theta$ is bounded; $\nabla\cdot s = -e[\Delta a/(1+a) - "
+                    r"\|\nabla a\|^2/(1+a)^2]$ is bounded the same way.",
+                    {"score": "bounded (log1p of a quadratic)", "divergence_bounded": True}), True
     if ok:
         return Step("growth", title, stmt, Status.PROVEN, "index differentiation",
                     r"Each additive term of $s_j$ either has an $x$-free index derivative "
@@ -354,6 +431,8 @@ def _growth_step(structure) -> tuple[Step, bool]:
 def _boundary_step(tails, ok: bool, premise: Status = Status.PROVEN) -> Step:
     t, A, B, a = sp.symbols("t A B a", positive=True)
     decay = sp.exp(-a * t**2) if tails != "exponential" else sp.exp(-a * t)
+    if tails == "polynomial":   # bounded score, p ≤ C (1 + a t²)^(−e), e > 0
+        decay, B = (1 + a * t**2)**(-sp.Symbol("e", positive=True)), 0
     lim = sp.limit((A + B * t) * decay, t, sp.oo)
     stmt = sp.Eq(sp.Limit(Tex(r"s_{\theta,i}\,p"), Tex(r"|x_i|"), sp.oo), 0, evaluate=False)
     status = min(premise, Status.PROVEN if ok and tails and lim == 0 else Status.ASSUMED)
@@ -371,6 +450,15 @@ def _boundary_step(tails, ok: bool, premise: Status = Status.PROVEN) -> Step:
 def _moment_step(tails, ok: bool, premise: Status = Status.PROVEN) -> Step:
     t, a = sp.symbols("t a", positive=True)
     Dm = sp.Symbol("D", integer=True, positive=True)
+    if tails == "polynomial":
+        return Step("moments", "Moment conditions (vector form)",
+                    sp.Lt(Tex(r"\mathbb{E}_p\|s_\theta\|^2 + \mathbb{E}_p|\nabla\cdot s_\theta| + "
+                              r"\mathbb{E}_p\|\nabla\log p\|^2"), sp.oo, evaluate=False),
+                    min(premise, Status.PROVEN if ok else Status.ASSUMED),
+                    "bounded integrands",
+                    r"$s_\theta$ and $\nabla\cdot s_\theta$ are bounded (growth step) and $p$ is "
+                    r"the model itself, a probability density (integrable: envelope step), so "
+                    r"every expectation is at most the bound.", {"tails": "polynomial"})
     decay = sp.exp(-a * t**2) if tails != "exponential" else sp.exp(-a * t)
     radial = sp.integrate(t**(Dm - 1) * (1 + t)**2 * decay, (t, 0, sp.oo), conds="none")
     finite = radial.is_finite is not False and not radial.has(sp.oo, sp.zoo, sp.Integral)
