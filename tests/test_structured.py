@@ -337,3 +337,19 @@ def test_exact_fit_only_for_the_exact_quadratic_it_inverts():
     assert exact_form(twice) is None            # precision 2LLᵀ: not what the fit inverts
     from symscore.proof import prove_ism_equivalence
     assert prove_ism_equivalence(twice).verdict.name == "PROVEN"   # the proof does not care
+
+
+def test_vector_form_proof_gaussian_mixture_and_a_refusal():
+    from symscore.proof import prove_ism_equivalence
+    from symscore.proof.structured import mixture_form
+    from symscore.structured.core import Structure, StructuredDensity, x_base
+    from symscore.structured.lse import IndexedLogSumExp
+    p = prove_ism_equivalence(ss.families.gaussian_mixture(dim=40, components=3))
+    assert p.verdict.name == "PROVEN" and p.step("envelope").evidence["mixture"]
+    x, G = x_base(), models.GroupList()
+    a = G.add("a", "a", (2,), "vector")        # real: a component may point upwards
+    c, i = sp.Symbol("c", integer=True), sp.Symbol("i", integer=True)
+    body = -a[c]**2 * sp.Sum(x[i]**2, (i, 0, 9)) + a[c] * sp.Sum(x[i], (i, 0, 9))
+    d = StructuredDensity(Structure(10, x, tuple(G), IndexedLogSumExp(body, c, 0, 1)), "m")
+    assert mixture_form(d.structure) is None
+    assert prove_ism_equivalence(d).verdict.name != "PROVEN"

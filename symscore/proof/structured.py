@@ -92,9 +92,10 @@ def _ratio_ok(ratio, structure) -> bool:
             and not ratio.atoms(sp.Indexed, sp.Sum) and _is_positive(ratio, structure))
 
 
-def _recognise_hessian(structure, H):
+def _recognise_hessian(structure, H, batch=None):
     """(kind, group or None, status, c) when the x-free index Hessian H (free j, m_) is
-    −c·A with c > 0 free of x and A recognised positive definite, else None."""
+    −c·A with c > 0 free of x and A recognised positive definite, else None. ``batch``:
+    the component index of a mixture (groups with a leading component axis)."""
     from ..structured.core import J
     Hc = _canonical(H)
     D, c0 = structure.D, sp.Symbol("_c0", integer=True)
@@ -103,6 +104,21 @@ def _recognise_hessian(structure, H):
     coeff = sp.simplify(-Hc / delta) if Hc.has(delta) else None
     if coeff is not None and coeff.is_Number and coeff > 0:
         return "identity", None, Status.PROVEN, coeff       # −c·I, c > 0 a number
+    if batch is not None:
+        for g in structure.groups:
+            b, shp = g.base, g.shape
+            if g.pattern == "lower" and len(shp) == 3 and g.diag_domain.is_subset(positive):
+                t, kind = -sp.Sum(b[batch, J, c0] * b[batch, _M, c0], (c0, 0, D - 1)), "cholesky"
+            elif g.pattern == "full" and len(shp) == 2 and shp[1] == D \
+                    and g.domain.is_subset(positive):
+                t, kind = -delta * b[batch, J]**2, "diagonal"
+            elif g.pattern == "vector" and len(shp) == 1 and g.domain.is_subset(positive):
+                t, kind = -delta * b[batch]**2, "isotropic"
+            else:
+                continue
+            if _ratio_ok(Hc / t, structure):
+                return kind, g, Status.PROVEN, sp.simplify(Hc / t)
+        return None
     for g in structure.groups:
         b = g.base
         if g.pattern == "lower" and len(g.shape) == 2 and g.diag_domain.is_subset(positive):
@@ -238,6 +254,25 @@ def t_form(structure):
     return found[0], found[1], found[2], -coeff, margin
 
 
+def mixture_form(structure):
+    """(kind, group, status) when log p~ = c(θ) + log Σ_k exp(body_k) (an indexed
+    log-sum-exp) with every body_k a quadratic in x whose Hessian is −c·A_k, A_k
+    recognised positive definite per component (Gaussian mixtures); else None."""
+    from ..structured.core import Structure
+    from ..structured.lse import IndexedLogSumExp
+    x = structure.x
+    terms = [t for t in sp.Add.make_args(structure.log_density) if t.has(x)]
+    if len(terms) != 1 or not isinstance(terms[0], IndexedLogSumExp):
+        return None
+    body, k, lo, hi = terms[0].args
+    sub = Structure(structure.D, x, structure.groups, body)
+    H = hessian_entry(sub)
+    if H.has(x):
+        return None
+    found = _recognise_hessian(sub, H, batch=k)
+    return None if found is None else found[:3]
+
+
 def ridge_form(structure):
     """(G(U), U symbol, W group) when log p~ = Σ_k G(Σ_i W[k, i] x[i]) + c(θ) with W a
     square full group, G free of θ, G(U) ≤ a − b|U| (b > 0, from SymPy limits of
@@ -354,6 +389,21 @@ def _envelope_step(structure) -> tuple[Step, str | None]:
                     r"-\tfrac12\lambda_{\min}(A)\|x\|^2 + C\|x\|$: Gaussian tails for every $D$.",
                     {"quadratic_form": kind, "group": "" if g is None else g.name,
                      "bounded_part": True}), "gaussian"
+    mf = mixture_form(structure)
+    if mf is not None:
+        kind, g, status = mf
+        stmt = sp.Eq(Tex(r"\tilde p(x;\theta)"),
+                     Tex(r"\sum_k e^{b_k(x)} \le K \max_k C_k e^{-a_k\|x-\mu_k\|^2}"),
+                     evaluate=False)
+        return Step("envelope", title, stmt, status, "indexed log-sum-exp of quadratics",
+                    r"$\log\tilde p = c(\theta) + \log\sum_k e^{b_k(x)}$ and the index Hessian of "
+                    r"every component $b_k$ is free of $x$ and a positive multiple of $-A_k$ with "
+                    r"$A_k$ " + {"cholesky": r"$= L_kL_k^\top$, $L_k$ triangular with a positive "
+                                             r"diagonal (its domain)",
+                                 "diagonal": r"diagonal with positive entries (its domain)",
+                                 "isotropic": r"$= L_k^2 I$, $L_k > 0$ (its domain)"}[kind]
+                    + r": each component has Gaussian tails, hence so does their sum.",
+                    {"quadratic_form": kind, "group": g.name, "mixture": True}), "gaussian"
     rf = ridge_form(structure)
     if rf is not None:
         G, U, W, slopes = rf
@@ -407,6 +457,15 @@ def _growth_step(structure) -> tuple[Step, bool]:
     stmt = sp.Eq(Tex(r"|s_{\theta,j}|"), Tex(r"\le A + B\|x\|,\quad |\nabla\cdot s_\theta| "
                                            r"\le C"), evaluate=False)
     kind = ("affine" if not rest else "bounded" if not affine else "affine + bounded")
+    if not ok and mixture_form(structure) is not None:
+        return Step("growth", title, sp.Eq(Tex(r"|s_{\theta,j}|"), Tex(
+            r"\le A + B\|x\|,\quad |\nabla\cdot s_\theta| \le C(1 + \|x\|^2)"), evaluate=False),
+            mixture_form(structure)[2], "softmax-weighted affine scores",
+            r"$s = \sum_k w_k(x)\,s_k(x)$ with softmax weights $w_k \in (0, 1)$ and affine "
+            r"component scores $s_k = -A_k(x - \mu_k)$, so $|s_j| \le A + B\|x\|$; "
+            r"$\nabla\cdot s = \sum_k w_k(\nabla\cdot s_k + \|s_k\|^2) - \|s\|^2$ grows at "
+            r"most like $\|x\|^2$. Polynomial growth is all the moment step needs.",
+            {"score": "softmax-weighted affine", "divergence_bounded": False}), True
     tf = None if ok else t_form(structure)
     if tf is not None:
         return Step("growth", title, stmt, tf[2], "log1p of a quadratic form",
@@ -467,9 +526,9 @@ def _moment_step(tails, ok: bool, premise: Status = Status.PROVEN) -> Step:
                      r"\mathbb{E}_p\|\nabla\log p\|^2"), sp.oo, evaluate=False)
     return Step("moments", "Moment conditions (vector form)", stmt, status,
                 "polynomial moments of the envelope",
-                r"$\|s_\theta\|^2 \le (A+B\|x\|)^2$, $|\nabla\cdot s_\theta|$ is bounded and "
-                r"$p$ is the model itself, so each expectation is at most a constant times "
-                r"$\int_0^\infty t^{D-1}(1+t)^2" + sp.latex(decay) + r"\,dt = "
+                r"$\|s_\theta\|^2 \le (A+B\|x\|)^2$, $|\nabla\cdot s_\theta| \le C(1+\|x\|^2)$ "
+                r"(growth step) and $p$ is the model itself, so each expectation is at most a "
+                r"constant times $\int_0^\infty t^{D-1}(1+t)^2" + sp.latex(decay) + r"\,dt = "
                 + sp.latex(radial) + r"$ (SymPy, $D$ a symbol): finite for every $D$.",
                 {"radial_integral": radial})
 
