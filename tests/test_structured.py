@@ -353,3 +353,15 @@ def test_vector_form_proof_gaussian_mixture_and_a_refusal():
     d = StructuredDensity(Structure(10, x, tuple(G), IndexedLogSumExp(body, c, 0, 1)), "m")
     assert mixture_form(d.structure) is None
     assert prove_ism_equivalence(d).verdict.name != "PROVEN"
+
+
+def test_symbolic_dimension_structures_specialise_to_every_concrete_d():
+    Dsym = sp.Symbol("D", integer=True, positive=True)
+    for make, args in [(models.gaussian, ("full",)), (models.ica, ()),
+                       (models.student_t, ("iso",))]:
+        general = make(Dsym, *args)
+        for D in (3, 7):
+            concrete = make(D, *args).structure
+            for a, b in ((general.score, concrete.score),
+                         (general.divergence, concrete.divergence)):
+                assert sp.simplify(a.subs(Dsym, D) - b) == 0

@@ -9,6 +9,14 @@ The families choose the form automatically (``structured=None``: index form from
 >>> import symscore as ss
 >>> ss.families.gaussian(dim=3).structure is None, ss.families.gaussian(dim=200).dim
 (True, 200)
+
+With a symbolic dimension the model builders return the :class:`Structure` itself,
+whose derivations hold for every D:
+
+>>> import sympy as sp
+>>> from symscore.structured import models
+>>> models.gaussian_graphical(sp.Symbol("D", integer=True, positive=True)).divergence
+-Sum(K[i, i], (i, 0, D - 1))
 """
 
 from ..errors import DensityError

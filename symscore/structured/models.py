@@ -31,15 +31,26 @@ class GroupList:
         self.offset = 0
 
     def add(self, name, symbol, shape, pattern, domain=REAL, diag_domain=POSITIVE):
-        shape = tuple(int(s) for s in shape)
+        shape = tuple(s if isinstance(s, sp.Basic) and not s.is_Integer else int(s)
+                      for s in shape)
         g = ArrayGroup(name, base(symbol, shape if shape else ()), shape, pattern, self.offset,
                        domain, diag_domain)
         self.groups.append(g)
-        self.offset += g.size
+        if all(isinstance(v, int) for v in shape):   # a symbolic D has no flat layout
+            self.offset += g.size
         return g.base
 
     def __iter__(self):
         return iter(self.groups)
+
+
+def _finish(structure, name, defaults):
+    """The StructuredDensity (``defaults``: a callable giving the default values), or,
+    for a symbolic dimension, the :class:`Structure` itself: its derivations hold for
+    every D (there is no θ layout to compile)."""
+    if not isinstance(structure.D, (int, np.integer)):
+        return structure
+    return StructuredDensity(structure, name, defaults=defaults())
 
 
 def _sum(expr, idx, D):
@@ -80,10 +91,9 @@ def gaussian(D: int, kind: str = "full", name: str | None = None) -> StructuredD
     mu = G.add("mean", "mu", (D,), "vector")
     L = _chol_group(G, kind, D)
     quad, logdet = chol_quadratic(L, kind, lambda t: x[t] - mu[t], D)
-    logp = logdet - quad / 2 - sp.Rational(D, 2) * sp.log(2 * sp.pi)
-    return StructuredDensity(Structure(D, x, tuple(G), logp),
-                             name or f"gaussian(dim={D}, kind={kind})",
-                             defaults={"mean": np.zeros(D), "prec_chol": _eye(D, kind)})
+    logp = logdet - quad / 2 - sp.S(D) / 2 * sp.log(2 * sp.pi)
+    return _finish(Structure(D, x, tuple(G), logp), name or f"gaussian(dim={D}, kind={kind})",
+                   lambda: {"mean": np.zeros(D), "prec_chol": _eye(D, kind)})
 
 
 def gaussian_graphical(D: int, name: str | None = None) -> StructuredDensity:
@@ -95,9 +105,8 @@ def gaussian_graphical(D: int, name: str | None = None) -> StructuredDensity:
     G = GroupList()
     K = G.add("precision", "K", (D, D), "symmetric")
     logp = -symmetric_quadratic(K, lambda t: x[t], D) / 2
-    return StructuredDensity(Structure(D, x, tuple(G), logp),
-                             name or f"gaussian_graphical(dim={D})",
-                             defaults={"precision": np.eye(D)})
+    return _finish(Structure(D, x, tuple(G), logp), name or f"gaussian_graphical(dim={D})",
+                   lambda: {"precision": np.eye(D)})
 
 
 def ica(D: int, name: str | None = None) -> StructuredDensity:
@@ -110,8 +119,8 @@ def ica(D: int, name: str | None = None) -> StructuredDensity:
     c = sp.pi / (2 * sp.sqrt(3))
     u = _sum(W[k, i] * x[i], i, D)
     logp = stabilize(_sum(-2 * sp.log(sp.cosh(c * u)), k, D))
-    return StructuredDensity(Structure(D, x, tuple(G), logp), name or f"ica(dim={D})",
-                             defaults={"W": np.eye(D)})
+    return _finish(Structure(D, x, tuple(G), logp), name or f"ica(dim={D})",
+                   lambda: {"W": np.eye(D)})
 
 
 def gaussian_bernoulli_rbm(D: int, H: int, learn_sigma: bool = False,
@@ -125,20 +134,22 @@ def gaussian_bernoulli_rbm(D: int, H: int, learn_sigma: bool = False,
     W = G.add("W", "W", (D, H), "full")
     b = G.add("b", "b", (D,), "vector")
     c = G.add("c", "c", (H,), "vector")
-    defaults = {"W": 0.5 * np.random.default_rng(0).standard_normal((D, H)) / np.sqrt(D),
-                "b": np.zeros(D), "c": np.zeros(H)}
+    def defaults():
+        out = {"W": 0.5 * np.random.default_rng(0).standard_normal((D, H)) / np.sqrt(D),
+               "b": np.zeros(D), "c": np.zeros(H)}
+        if learn_sigma:
+            out["sigma"] = np.ones(D)
+        return out
     if learn_sigma:
         sigma = G.add("sigma", "sigma", (D,), "vector", POSITIVE)
         var = lambda t: sigma[t]**2   # noqa: E731
-        defaults["sigma"] = np.ones(D)
     else:
         var = lambda t: sp.S.One      # noqa: E731
     visible = -_sum((x[i] - b[i])**2 / (2 * var(i)), i, D)
     hidden = _sum(Softplus(c[k] + _sum(W[i, k] * x[i] / var(i), i, D)), k, H)
     label = f"gaussian_bernoulli_rbm(dim={D}, hidden={H}" + \
         (", learn_sigma=True)" if learn_sigma else ")")
-    return StructuredDensity(Structure(D, x, tuple(G), visible + hidden), name or label,
-                             defaults=defaults)
+    return _finish(Structure(D, x, tuple(G), visible + hidden), name or label, defaults)
 
 
 def student_t(D: int, kind: str = "full", name: str | None = None) -> StructuredDensity:
@@ -153,13 +164,11 @@ def student_t(D: int, kind: str = "full", name: str | None = None) -> Structured
     nu = G.add("df", "nu", (), "scalar", POSITIVE)
     q, logdet = chol_quadratic(L, kind, lambda t: x[t] - mu[t], D)
     half = (nu + D) / 2
-    log_norm = (sp.loggamma(half) - sp.loggamma(nu / 2) - sp.Rational(D, 2) * sp.log(nu * sp.pi)
+    log_norm = (sp.loggamma(half) - sp.loggamma(nu / 2) - sp.S(D) / 2 * sp.log(nu * sp.pi)
                 + logdet)
     logp = stabilize(log_norm - half * sp.log(1 + q / nu))
-    return StructuredDensity(Structure(D, x, tuple(G), logp),
-                             name or f"student_t(dim={D}, kind={kind})",
-                             defaults={"loc": np.zeros(D), "prec_chol": _eye(D, kind),
-                                       "df": 5.0})
+    return _finish(Structure(D, x, tuple(G), logp), name or f"student_t(dim={D}, kind={kind})",
+                   lambda: {"loc": np.zeros(D), "prec_chol": _eye(D, kind), "df": 5.0})
 
 
 def gaussian_mixture(D: int, K: int, kind: str = "full",
@@ -189,17 +198,17 @@ def gaussian_mixture(D: int, K: int, kind: str = "full",
         logdet = sp.Sum(sp.log(L[c]), (i, 0, D - 1))
     # the common −(D/2) log 2π stays outside the log-sum-exp, for the same reason
     body = alpha[c] + logdet - quad / 2
-    logp = (IndexedLogSumExp(body, c, 0, K - 1) - sp.Rational(D, 2) * sp.log(2 * sp.pi)
+    logp = (IndexedLogSumExp(body, c, 0, K - 1) - sp.S(D) / 2 * sp.log(2 * sp.pi)
             - IndexedLogSumExp(alpha[c], c, 0, K - 1))
-    means = np.zeros((K, D))
-    if K > 1:
-        for k_ in range(K):
-            means[k_, 0] = 4.0 * math.cos(2 * math.pi * k_ / K)
-            if D > 1:
-                means[k_, 1] = 4.0 * math.sin(2 * math.pi * k_ / K)
-    one = {"full": 1.5 * np.broadcast_to(np.eye(D), (K, D, D)), "diag": np.full((K, D), 1.5),
-           "iso": np.full(K, 1.5)}[kind]
-    return StructuredDensity(Structure(D, x, tuple(G), logp),
-                             name or f"gaussian_mixture(dim={D}, components={K}, kind={kind})",
-                             defaults={"logits": np.zeros(K), "means": means,
-                                       "prec_chol": one})
+    def defaults():
+        means = np.zeros((K, D))
+        if K > 1:
+            for k_ in range(K):
+                means[k_, 0] = 4.0 * math.cos(2 * math.pi * k_ / K)
+                if D > 1:
+                    means[k_, 1] = 4.0 * math.sin(2 * math.pi * k_ / K)
+        one = {"full": 1.5 * np.broadcast_to(np.eye(D), (K, D, D)),
+               "diag": np.full((K, D), 1.5), "iso": np.full(K, 1.5)}[kind]
+        return {"logits": np.zeros(K), "means": means, "prec_chol": one}
+    return _finish(Structure(D, x, tuple(G), logp),
+                   name or f"gaussian_mixture(dim={D}, components={K}, kind={kind})", defaults)
