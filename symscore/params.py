@@ -91,21 +91,25 @@ def scalar_groups(params) -> tuple[ParamGroup, ...]:
     return tuple(ParamGroup(p.name, (), (((), p),)) for p in params)
 
 
-def pack(density, values) -> np.ndarray:
+def pack(density, values, fallback=None) -> np.ndarray:
     """θ as a flat float64 vector in ``density.params`` order.
 
     ``values`` is a flat sequence of length P, or a mapping from group names
     (arrays of the group's shape) and/or parameter names (scalars) to values.
-    Every parameter is checked against its domain.
+    ``fallback`` (a flat θ, e.g. ``density.defaults``) supplies the parameters a
+    mapping does not name. Every parameter is checked against its domain.
 
     >>> import symscore as ss
     >>> g = ss.families.gaussian(dim=1)
     >>> ss.pack(g, {"mean": [0.5], "prec_chol": [[2.0]]})
     array([0.5, 2. ])
+    >>> ss.pack(g, {"mean": [0.5]}, fallback=g.defaults)
+    array([0.5, 1. ])
     """
     params = density.params
     if isinstance(values, Mapping):
-        theta = np.full(len(params), np.nan)
+        theta = (np.full(len(params), np.nan) if fallback is None
+                 else np.array(fallback, dtype=float).reshape(len(params)))
         index = {p: i for i, p in enumerate(params)}
         by_name = {p.name: p for p in params}
         groups = {g.name: g for g in density.param_groups}

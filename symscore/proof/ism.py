@@ -214,7 +214,7 @@ def conclusion_step(steps, weighted=False) -> Step:
         return Step("conclusion", "Conclusion", stmt, Status.FAILED, "derived from the premises",
                     "The equivalence does NOT follow: " + ", ".join(failed) + " failed. " +
                     ("The boundary flux of the integration by parts survives, so the implicit "
-                     "objective differs from the explicit one by the $\theta$-dependent flux "
+                     r"objective differs from the explicit one by the $\theta$-dependent flux "
                      "shown (minimising the implicit objective minimises the wrong function)."
                      if boundary else
                      "Without these premises the expectations cannot be split or integrated "
