@@ -367,7 +367,9 @@ class Kernels:
 
     @staticmethod
     def _sigmas(sigma):
-        levels = isinstance(sigma, (Sequence, np.ndarray)) and not isinstance(sigma, str)
+        # a 0-d array is a number, not a list of noise levels
+        levels = (isinstance(sigma, (Sequence, np.ndarray)) and not isinstance(sigma, str)
+                  and np.ndim(sigma) > 0)
         try:
             values = np.atleast_1d(np.asarray(sigma, dtype=float))
         except (TypeError, ValueError):

@@ -150,6 +150,29 @@ def pack(density, values, fallback=None) -> np.ndarray:
     return theta
 
 
+def neutral_theta(density) -> np.ndarray:
+    """A start θ inside every parameter's domain, from the domains alone: 0 on ℝ, 1 on
+    (0, ∞) and [0, ∞), lo + 1 on (lo, ∞), hi − 1 on (−∞, hi), the midpoint of (lo, hi).
+
+    >>> import symscore as ss
+    >>> d = ss.Density.parse("-a*x**2 - b*x", ["x"], [("a", "positive"), ("b", (-1, 3))])
+    >>> neutral_theta(d)
+    array([1., 1.])
+    """
+    out = []
+    for dom in density.domains:
+        lo, hi, _, _ = _bounds(dom)
+        if np.isfinite(lo) and np.isfinite(hi):
+            out.append((lo + hi) / 2)
+        elif np.isfinite(lo):
+            out.append(1.0 if lo == 0 else lo + 1.0)
+        elif np.isfinite(hi):
+            out.append(hi - 1.0)
+        else:
+            out.append(0.0)
+    return np.array(out, dtype=float)
+
+
 def unpack(density, theta, check: bool = True) -> dict[str, np.ndarray]:
     """The inverse of :func:`pack`: a dict of named arrays (group shapes).
     ``check=False`` skips the domain check (e.g. an estimate sitting on a bound)."""

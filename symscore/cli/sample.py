@@ -93,7 +93,9 @@ def run(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     np.save(out, r.x)
     finite = r.x[np.all(np.isfinite(r.x), axis=1)]
-    print(f"{r.method}: {r.x.shape[0]} chains × {r.n_steps} steps of {d.name} "
+    steps = (f"{r.n_steps} steps" if r.n_levels == 1 else
+             f"{r.n_levels} noise levels × {r.steps_per_level} steps")
+    print(f"{r.method}: {r.x.shape[0]} chains × {steps} of {d.name} "
           f"in {r.seconds:.2f} s; non-finite chains: {r.n_nonfinite}")
     if r.acceptance is not None:
         print(f"acceptance rate: mean {np.mean(r.acceptance):.3f}, "
@@ -107,7 +109,7 @@ def run(args) -> int:
         density_theta = r.sigmas[-1:] if args.sampler == "annealed" and d.n_params == 1 \
             else (theta if theta is not None else None)
         samples_vs_density(d, r.x, density_theta, path=args.plot,
-                           title=f"{r.method}: {r.x.shape[0]} chains × {r.n_steps} steps")
+                           title=f"{r.method}: {r.x.shape[0]} chains × {steps}")
         print(f"wrote {args.plot}")
     return 1 if r.n_nonfinite else 0
 
