@@ -57,13 +57,13 @@ def _theta(density, theta):
 
 
 def _logp(density, theta, X):
-    from .testing import symbolic_log_density
-    return symbolic_log_density(density, X, theta)
+    from .numeric import log_density_at
+    return log_density_at(density, X, theta)
 
 
 def _score(density, theta, X):
-    from .testing import symbolic_score
-    return symbolic_score(density, X, theta)
+    from .numeric import score_at
+    return score_at(density, X, theta)
 
 
 def auto_bounds(density, samples=None, pad: float = 0.08) -> list[tuple[float, float]]:

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 import sympy as sp
-from scipy import optimize, special
+from scipy import optimize
 
 from ..numeric import NUMPY_FUNCTIONS as _PUBLIC_NUMPY
 from ..stable import LogSumExp
@@ -30,7 +30,7 @@ __all__ = ["lambdify_numpy", "draw", "Draw", "mc_mean", "tail_values", "gaussian
 
 
 #: symscore's public mapping, plus what the proofs meet besides
-NUMPY_FUNCTIONS = {**_PUBLIC_NUMPY, "loggamma": special.gammaln,
+NUMPY_FUNCTIONS = {**_PUBLIC_NUMPY,
                    # the classical (pointwise) integrand of a kinked density: the Dirac
                    # delta is 0 almost everywhere, which is exactly why ISM fails there
                    "DiracDelta": lambda z: np.zeros_like(np.asarray(z, dtype=float))}
