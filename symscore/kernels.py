@@ -41,6 +41,7 @@ import sympy as sp
 from .errors import (BackendUnavailableError, CodegenError, DomainError, InputValueError,
                      ShapeError, SymscoreError)
 from .params import pack
+from . import backends as _backends  # noqa: F401 - declares the driver providers to codegen
 
 __all__ = ["compile", "Kernels"]
 
