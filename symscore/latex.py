@@ -56,12 +56,15 @@ def _interval(s) -> str:
     return "\\mathbb{R}" if s == sp.S.Reals else sp.latex(s)
 
 
-def density_markdown(density, heading: int = 3) -> str:
+def density_markdown(density, heading: int = 3, *, theta=None, derivatives: bool = True,
+                     title: str | None = None) -> str:
     """A Markdown card for a :class:`~symscore.Density`: variables, parameters and
     domains, support, log-density, score, divergence, smoothness, defaults
-    (``heading``: the Markdown level of its title)."""
+    (``heading``: the Markdown level of its title; ``theta``: parameter values to
+    show instead of the defaults; ``derivatives=False`` leaves out the score and
+    divergence, e.g. for a caller that prints them in a structured form)."""
     xs = ", ".join(f"${sp.latex(v)}$" for v in density.variables)
-    lines = [f"{'#' * heading} {density.name}", "",
+    lines = [f"{'#' * heading} {title or density.name}", "",
              f"- **Variables** ({density.dim}): {xs}",
              f"- **Support**: $" + r" \times ".join(_interval(s) for s in density.support) + "$"]
     if density.params:
@@ -70,10 +73,12 @@ def density_markdown(density, heading: int = 3) -> str:
                        for p, d in zip(shown, density.domains))
         more = f", … ({density.n_params} in all)" if density.n_params > len(shown) else ""
         lines.append(f"- **Parameters** ({density.n_params}): {ps}{more}")
-    if density.defaults is not None:
+    values = density.defaults if theta is None else tuple(theta)
+    if values is not None and density.params:
         vals = ", ".join(f"${sp.latex(p)} = {v:g}$"
-                         for p, v in zip(density.params[:24], density.defaults))
-        lines.append(f"- **Defaults**: {vals}{', …' if density.n_params > 24 else ''}")
+                         for p, v in zip(density.params[:24], values))
+        label = "Defaults" if theta is None else "Parameter values"
+        lines.append(f"- **{label}**: {vals}{', …' if density.n_params > 24 else ''}")
     if density.noise_scale is not None:
         lines.append(f"- **Noise scale**: ${sp.latex(density.noise_scale)}$")
     smooth = ("smooth in $x$" if density.is_smooth else
@@ -82,8 +87,10 @@ def density_markdown(density, heading: int = 3) -> str:
     note = "print it with `symscore derive`"
     lines += [f"- **Smoothness**: {smooth}", "",
               "**Log-density** (unnormalised)", "", "$$",
-              r"\log\tilde p(x;\theta) = " + latex_of(density.log_density, note), "$$", "",
-              "**Score** $s(x;\\theta) = \\nabla_x \\log\\tilde p$", "", "$$",
+              r"\log\tilde p(x;\theta) = " + latex_of(density.log_density, note), "$$", ""]
+    if not derivatives:
+        return "\n".join(lines)
+    lines += ["**Score** $s(x;\\theta) = \\nabla_x \\log\\tilde p$", "", "$$",
               r"s(x;\theta) = " + latex_of(density.score, note), "$$", "",
               "**Divergence** $\\nabla\\cdot s$", "", "$$",
               r"\nabla\cdot s = " + latex_of(density.divergence, note), "$$", ""]
