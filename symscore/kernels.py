@@ -84,7 +84,8 @@ def _ops(density, target, dtype):
         from .backends.cuda.ops import CudaOps
     except ModuleNotFoundError as exc:
         raise BackendUnavailableError(f"target='cuda' is unavailable ({exc}); install the "
-                                      "extra: pip install symscore[cuda]") from None
+                                      "extra: pip install \".[cuda]\" in the symscore "
+                                      "source tree (or pip install numba-cuda)") from None
     return CudaOps(density, dtype)
 
 

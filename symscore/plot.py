@@ -1,4 +1,4 @@
-"""Figures (matplotlib, the ``plot`` extra: ``pip install symscore[plot]``).
+"""Figures (matplotlib, the ``plot`` extra: ``pip install ".[plot]"`` in the source tree).
 
 * :func:`score_field` — the score vector field over density contours (2-D), or
   the log-density and score curves (1-D);
@@ -44,8 +44,9 @@ def _mpl():
         import matplotlib
         from matplotlib.figure import Figure
     except ImportError:
-        raise BackendUnavailableError("figures need matplotlib: pip install 'symscore[plot]' "
-                                      "(or pip install matplotlib)") from None
+        raise BackendUnavailableError("figures need matplotlib: pip install matplotlib (or "
+                                      "pip install \".[plot]\" in the symscore source "
+                                      "tree)") from None
     return matplotlib, Figure
 
 

@@ -75,7 +75,7 @@ def _hypothesis():
         from hypothesis import strategies
     except ImportError:  # pragma: no cover - hypothesis is in the test extra
         raise SymscoreError("symscore.testing needs hypothesis: pip install hypothesis "
-                            "(or symscore[test])") from None
+                            "(or pip install \".[test]\" in the symscore source tree)") from None
     return hypothesis, strategies
 
 

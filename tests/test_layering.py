@@ -79,3 +79,15 @@ def test_the_proof_data_does_not_import_its_renderers():
     core = imports_of(ROOT / "proof" / "core.py")
     assert not {m for m in core if m.startswith(("symscore.proof.render",
                                                  "symscore.proof.jsonio"))}
+
+
+def test_no_message_suggests_installing_symscore_from_a_registry_by_name():
+    """symscore is installed from its source tree (pip install ".[cuda]"); a hint
+    such as `pip install symscore[cuda]` would fetch whatever a registry serves."""
+    import re
+    bad = []
+    for f in sorted(ROOT.rglob("*.py")):
+        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"pip install ['\"]?symscore\b", line):
+                bad.append(f"{f.relative_to(ROOT.parent)}:{n}: {line.strip()}")
+    assert bad == []
