@@ -89,7 +89,8 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action):
         text = action.help or ""
         default = action.default
-        if ("%(default)" in text or "(default" in text or any(default is v for v in (None, False, argparse.SUPPRESS))
+        hidden = any(default is v for v in (None, False, argparse.SUPPRESS))
+        if ("%(default)" in text or "(default" in text or hidden
                 or not action.option_strings):
             return text
         return f"{text} (default: %(default)s)" if text else "default: %(default)s"

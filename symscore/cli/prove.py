@@ -32,7 +32,8 @@ def weighted_suggestion(model) -> str | None:
     h = default_weights(model)
     shown = "; ".join(str(w) for w in h)
     return (f"the boundary term at a finite end of the support breaks plain ISM; the weighted "
-            f"objective with h = {shown} (vanishing at the end; Hyvärinen 2007) removes it — prove that "
+            f"objective with h = {shown} (vanishing at the end; Hyvärinen 2007) removes it — "
+            f"prove that "
             f"with `symscore prove MODEL --weight auto` (or --weight '{shown}'). "
             "A bounded weight such as min(x, C)² (Yu, Drton & Shojaie 2019) also vanishes at 0, "
             "but symscore's proof needs a smooth weight.")
@@ -69,7 +70,8 @@ def register(subs) -> None:
     p = add_subcommand(subs, "prove", "prove ESM ⇔ ISM for a model, step by step",
              "Run the proof engine: ESM ⇔ ISM (Hyvärinen 2005) for MODEL against --data "
              "(default: the model itself), or with --weight the weighted objective "
-             "Σᵢ ½hᵢsᵢ² + hᵢ∂ᵢsᵢ + hᵢ′sᵢ (Hyvärinen 2007) for supports with a finite end. "
+             "Σᵢ ½hᵢsᵢ² + hᵢ∂ᵢsᵢ + hᵢ′sᵢ (Hyvärinen 2007) for supports with a finite "
+             "end. "
              "Exit status 0 when the verdict is PROVEN or CHECKED (or ASSUMED), 1 when a "
              "step FAILED.", EXAMPLE, run)
     p.add_argument("model", metavar="MODEL")

@@ -119,8 +119,8 @@ def register(subs) -> None:
              "Run N chains of unadjusted Langevin (x ← x + h·s(x) + √(2h)·z), MALA, or "
              "annealed Langevin (Song & Ermon 2019; MODEL needs a noise scale σ: a density "
              "file declaring noise_scale, or a gaussian / gmm family, whose exact perturbed "
-             "density p ∗ N(0, σ²I) is built at θ) and save the final states. Exit status 1 when chains became "
-             "NaN/inf (step size too large).", EXAMPLE, run)
+             "density p ∗ N(0, σ²I) is built at θ) and save the final states. Exit status 1 "
+             "when chains became NaN/inf (step size too large).", EXAMPLE, run)
     p.add_argument("model", metavar="MODEL")
     p.add_argument("--sampler", choices=("langevin", "mala", "annealed"), default="langevin",
                    help="the sampler")
@@ -130,8 +130,8 @@ def register(subs) -> None:
     p.add_argument("--step-size", type=positive_float, default=0.01,
                    help="h in x ← x + h·s + √(2h)·z (the paper's ε is 2h)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--theta", help="parameters as JSON: a list in order, or an object by group/parameter "
-                        "name (unnamed ones keep the model's defaults)")
+    p.add_argument("--theta", help="parameters as JSON: a list in order, or an object by "
+                        "group/parameter name (unnamed ones keep the model's defaults)")
     p.add_argument("--init", default="auto",
                    help="starting points: 'auto' (N(0, I) on ℝ, inside the support "
                         "otherwise), 'uniform:LO,HI' or a .npy file")

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 from ..errors import CodegenError
 
-__all__ = ["DriverTemplate", "register_template", "templates_for", "declare_providers", "KERNEL_SETS",
-           "TARGETS"]
+__all__ = ["DriverTemplate", "register_template", "templates_for", "declare_providers",
+           "KERNEL_SETS", "TARGETS"]
 
 TARGETS = ("cpu", "cuda", "numpy")
 
