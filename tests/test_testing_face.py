@@ -49,9 +49,9 @@ def test_the_message_prints_enough_digits_to_show_the_difference():
 def test_variance_reduced_ssm():
     def ssm_vr(X, V):         # vᵀ(∇s)v + ½‖s‖², ∇s = −L² I
         return -L2 * np.sum(V**2, axis=1) + 0.5 * np.sum(score(X) ** 2, axis=1)
-    assert_loss_matches(G3, ssm_vr, "ssm_vr", THETA, max_examples=30)
+    assert_loss_matches(G3, ssm_vr, "ssm_vr", THETA, max_examples=12)
     with pytest.raises(AssertionError, match="ssm loss mismatch"):
-        assert_loss_matches(G3, ssm_vr, "ssm", THETA, max_examples=30)
+        assert_loss_matches(G3, ssm_vr, "ssm", THETA, max_examples=12)
 
 
 def test_projections_are_never_zero_and_the_unit_norm_bug_is_named():
@@ -63,7 +63,7 @@ def test_projections_are_never_zero_and_the_unit_norm_bug_is_named():
         s = score(X)
         return -L2 * np.sum(U**2, axis=1) + 0.5 * np.sum(U * s, axis=1) ** 2
     with pytest.raises(AssertionError) as e:
-        assert_loss_matches(G3, ssm_unit, "ssm", THETA, max_examples=30)
+        assert_loss_matches(G3, ssm_unit, "ssm", THETA, max_examples=12)
     assert "unit vectors" in str(e.value) and "nan" not in str(e.value)
     assert min(seen) >= 0.25
 
