@@ -217,15 +217,7 @@ def _demote(markdown: str, levels: int = 1) -> str:
 
 def _density_section(density, theta, title, name, heading=3) -> str:
     from .latex import density_markdown
-    from .readable import mixture_markdown
-    structured = mixture_markdown(density, theta, name=name)
-    card = density_markdown(density, heading, theta=theta, derivatives=structured is None,
-                            title=title)
-    if structured is None:
-        return card
-    return "\n".join([card, "**Score and divergence** (exact; the same expressions "
-                       "SymPy differentiates, grouped by mixture component)", "",
-                       structured, ""])
+    return density_markdown(density, heading, theta=theta, title=title, name=name)
 
 
 def _report(problem, proof, compiled, runs, sz, size, seed, figures, result) -> str:

@@ -9,7 +9,8 @@ has the score and divergence
 exactly (differentiate rₖ: ∇rₖ = rₖ(∇aₖ − Σⱼ rⱼ∇aⱼ)). For Gaussian components
 ∇aₖ is affine, often cₖ(μₖ − x): a Gaussian mixture's score reads "responsibilities
 × (μₖ − x)/(1 + σ²)" instead of one expression with nested e^{−logsumexp(…)}.
-SymPy's raw score stays the source of truth; tests compare the two.
+SymPy's raw score stays the source of truth; tests compare the two. The Markdown
+rendering is :func:`symscore.latex.mixture_markdown`.
 
 >>> import sympy as sp, symscore as ss
 >>> d = ss.families.gaussian_mixture_perturbed([0.5, 0.5], [[-1.0], [1.0]], [[[0.0]], [[0.0]]])
@@ -24,10 +25,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .latex import latex_of
 from .stable import LogSumExp
 
-__all__ = ["MixtureForm", "mixture_form", "mixture_markdown"]
+__all__ = ["MixtureForm", "mixture_form", "centre_form"]
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def mixture_form(density, theta=None) -> MixtureForm | None:
     return MixtureForm(xs, terms, rest, grads, laps)
 
 
-def _centre_form(grad, xs):
+def centre_form(grad, xs):
     """(P, m) with grad = P·(m − x) exactly (P an x-free matrix, m a constant
     vector), else None."""
     P = -sp.Matrix([[sp.diff(g, y) for y in xs] for g in grad])
@@ -95,57 +95,3 @@ def _centre_form(grad, xs):
     if m.free_symbols & set(xs):
         return None
     return P.applyfunc(sp.factor), m
-
-
-def mixture_markdown(density, theta=None, name: str = "p") -> str | None:
-    """Markdown (LaTeX maths) of the structured score and divergence of a mixture,
-    or None when ``density`` is not one (see :func:`mixture_form`)."""
-    form = mixture_form(density, theta)
-    if form is None:
-        return None
-    xs = form.variables
-    K = len(form.terms)
-    lines = [f"With $a_k(x) = \\log w_k + \\log \\mathcal N_k(x)$, the log-density is "
-             f"$\\log {name}(x) = \\operatorname{{logsumexp}}_k a_k(x)$"
-             + (" $+\\,b(x)$" if form.rest.free_symbols & set(xs) else " (+ a constant)")
-             + ", and with the responsibilities "
-             "$r_k(x) = e^{a_k(x) - \\operatorname{logsumexp}_j a_j(x)}$ "
-             "(the posterior weight of component $k$ at $x$; $\\sum_k r_k = 1$):", "",
-             "$$", r"s(x) = \nabla\log " + name + r"(x) = \sum_{k=1}^{%d} r_k(x)\,\nabla a_k(x),"
-             r"\qquad \nabla\cdot s = \sum_k r_k\left(\Delta a_k + \|\nabla a_k\|^2\right)"
-             r" - \|s\|^2" % K, "$$", "", "| $k$ | $a_k(x)$ | $\\nabla a_k(x)$ | "
-             "$\\Delta a_k$ |", "|---:|---|---|---|"]
-    for k, (a, g, lap) in enumerate(zip(form.terms, form.grads, form.laplacians), 1):
-        centre = _centre_form(g, xs)
-        if centre is not None:
-            P, m = centre
-            mu = "(" + ", ".join(_num(v) for v in m) + ")"
-            extra = ""
-            const = _num(sp.expand_log(sp.simplify(a.xreplace(dict(zip(xs, m)))), force=True))
-            if P.is_diagonal() and len(set(P.diagonal())) == 1:
-                c = P[0, 0]
-                cl = "" if c == 1 else _num(c) + r"\,"
-                quad = (r"\tfrac12" if c == 1 else r"\tfrac12\," + _num(c) + r"\,") + \
-                    r"\|x - \mu_{%d}\|^2" % k
-            else:
-                cl = r"P_{%d}" % k
-                quad = (r"\tfrac12 (x - \mu_{%d})^\top P_{%d} (x - \mu_{%d})" % (k, k, k))
-                extra = r", $P_{%d} = %s$" % (k, _num(P))
-            grad = r"$%s\left(\mu_{%d} - x\right)$" % (cl, k)
-            term = r"$%s - %s$, $\mu_{%d} = %s$" % (const, quad, k, mu) + extra
-        else:
-            grad = "$" + latex_of(sp.Matrix(g).T, "") + r"^\top$"
-            term = "$" + latex_of(sp.expand(a), "") + "$"
-        row = f"| {k} | {term} | {grad} | ${_num(lap)}$ |"
-        lines.append(row.replace(r"\|", r"\Vert "))   # a bare | would end the table cell
-    if form.rest.free_symbols & set(xs):
-        lines += ["", f"and $b(x) = {latex_of(form.rest, '')}$."]
-    return "\n".join(lines)
-
-
-def _num(expr) -> str:
-    """LaTeX with floats shown to 6 significant digits."""
-    expr = sp.sympify(expr)
-    if expr.atoms(sp.Float):
-        expr = expr.xreplace({f: sp.Float(f, 6) for f in expr.atoms(sp.Float)})
-    return latex_of(expr, "")

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import symscore as ss
-from symscore.readable import mixture_form, mixture_markdown
+from symscore.latex import density_markdown, mixture_markdown
+from symscore.readable import mixture_form
 
 pytest.importorskip("matplotlib")
 from symscore import plot  # noqa: E402
@@ -51,6 +52,10 @@ def test_component_gradients_read_as_centre_forms():
         if row.startswith("| 1 ") or row.startswith("| 2 "):
             assert row.count("|") == 5, row
     assert mixture_markdown(ss.families.gaussian(dim=1)) is None
+    # the density card (and so a notebook's display) uses the structured form
+    card = density_markdown(ss.families.gaussian_mixture(dim=2, components=3))
+    assert "r_k(x)" in card and "P_{3}" in card and "a large expression" not in card
+    assert "**Score** $s" in density_markdown(ss.families.gaussian(dim=1))
 
 
 def test_demo_report_tiny(tmp_path):
