@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sys
 
-from .common import UsageError, add_subcommand, load_model, progress, write_output
+from .common import (UsageError, add_subcommand, check_out, load_model, progress, seed_int,
+                     write_output)
 
 EXAMPLE = 'symscore prove gmm:dim=2,components=2 --format md --out proof.md'
 
@@ -42,6 +43,7 @@ def weighted_suggestion(model) -> str | None:
 def run(args) -> int:
     from ..proof import Status, prove_ism_equivalence
     from ..proof.weighted import prove_weighted_ism
+    check_out(args.out)
     model = load_model(args.model)
     data = load_model(args.data) if args.data else None
     if args.weight:
@@ -86,4 +88,4 @@ def register(subs) -> None:
     p.add_argument("--confirm", default="auto",
                    choices=("auto", "closed_form", "monte_carlo", "both", "none"),
                    help="numerical/closed-form confirmation (default: auto)")
-    p.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo checks")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of Monte Carlo checks")
