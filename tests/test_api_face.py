@@ -76,8 +76,10 @@ def test_annealed_step_counts_and_thin_count_the_same_steps():
     assert r.trace_steps.tolist() == [100, 200, 300, 400, 500] and r.trace.shape[0] == 5
     assert np.array_equal(r.trace[-1], r.x)
     assert "5 levels × 100" in repr(r)
-    u = ss.langevin(ss.families.gaussian(dim=1), np.zeros((2, 1)), None, step_size=0.1,
-                    n_steps=10, seed=0, target="numpy")
+    # (the same density: a plain gaussian(dim=1) module loaded here would stay in
+    # sys.modules and hide the cache-directory faults test_cache_faults injects)
+    u = ss.langevin(d, np.zeros((2, 1)), [1.0], step_size=0.1, n_steps=10, seed=0,
+                    target="numpy")
     assert (u.n_steps, u.n_levels, u.steps_per_level) == (10, 1, 10)
 
 
