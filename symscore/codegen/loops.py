@@ -211,7 +211,8 @@ class Function:
         lowered = []
         for out in outputs:
             self.ranges.update(out.ranges)
-            e = normalize(out.expr, self.ranges, self._sample_keys())
+            e = normalize(out.expr, self.ranges, self._sample_keys(),
+                          self._lower_keys())
             lowered.append((out, self.lower(e, frozenset(out.free))))
         self._decide()
         self.lowered = lowered
@@ -222,6 +223,9 @@ class Function:
     # -- lowering ---------------------------------------------------------------------
     def _sample_keys(self):
         return frozenset(self.env.sample)
+
+    def _lower_keys(self):
+        return frozenset(b for b, g in self.env.groups.items() if len(g) > 2 and g[2] == "lower")
 
     def is_sample(self, e) -> bool:
         for a in sp.preorder_traversal(e):
@@ -247,7 +251,8 @@ class Function:
             body, k, lo, hi = e.args
             kk = sp.Dummy(str(k), integer=True)
             self.ranges[kk] = (lo, hi)
-            body = normalize(body.xreplace({k: kk}), self.ranges, self._sample_keys())
+            body = normalize(body.xreplace({k: kk}), self.ranges, self._sample_keys(),
+                             self._lower_keys())
             return self._temp("lse", body, kk, F, ctx)
         if isinstance(e, sp.Piecewise):
             pairs = [(self.lower(v, ctx), self._lower_cond(c, ctx)) for v, c in e.args]

@@ -146,7 +146,7 @@ def _in_range(e, lo, hi, ranges):
     return c
 
 
-def normalize(expr, ranges: Ranges, sample=()):
+def normalize(expr, ranges: Ranges, sample=(), lower=()):
     """Canonical form of ``expr`` (see the module docstring). ``ranges`` maps the
     free index symbols to their ranges; it is extended in place with the fresh
     bound indices of every ``Sum``. ``sample``: the per-sample bases/symbols (x);
@@ -156,17 +156,38 @@ def normalize(expr, ranges: Ranges, sample=()):
       inner sum may then be θ-only, e.g. ‖wₖ‖² in the ICA divergence);
     * Σₖ A(k)·Σᵢ B(i,k)·h(i) → Σᵢ h(i)·Σₖ A(k)·B(i,k) for θ-only A, B and a
       per-sample h (the θ-only contraction, e.g. LLᵀ, is then hoisted: one
-      mat-vec per sample instead of two)."""
+      mat-vec per sample instead of two).
+
+    ``lower``: bases of lower-triangular arrays (zero above the diagonal): a θ-only
+    Σₖ with a factor L[a, k] runs over k ≤ a only (L[k, a]: k ≥ a), e.g. LLᵀ in
+    D³/3 operations."""
     expr = sp.sympify(expr)
-    global _SAMPLE
-    old, _SAMPLE = _SAMPLE, frozenset(sample)
+    global _SAMPLE, _LOWER
+    old, _SAMPLE, _LOWER = (_SAMPLE, _LOWER), frozenset(sample), frozenset(lower)
     try:
         return _norm(expr, ranges)
     finally:
-        _SAMPLE = old
+        _SAMPLE, _LOWER = old
 
 
 _SAMPLE = frozenset()
+_LOWER = frozenset()
+
+
+def _triangle(inside, k, ranges):
+    """Restrict k's range by a lower-triangular factor of a θ-only summand."""
+    lo, hi = ranges[k]
+    for f in inside:
+        if f.is_Pow and f.exp.is_Integer and f.exp > 0:
+            f = f.base
+        if isinstance(f, sp.Indexed) and f.base in _LOWER and len(f.indices) >= 2:
+            row, col = f.indices[-2], f.indices[-1]
+            if col == k and k not in row.free_symbols:
+                ranges[k] = (lo, sp.Min(hi, row))
+                return
+            if row == k and k not in col.free_symbols:
+                ranges[k] = (sp.Max(lo, col), hi)
+                return
 
 
 def _is_sample(e) -> bool:
@@ -264,6 +285,9 @@ def _sum1(body, k, ranges):
         alt = _interchange(inside, k, ranges)
         if alt is not None:
             return sp.Mul(*outside) * alt
+        if _LOWER and not _is_sample(inner):
+            _triangle(inside, k, ranges)
+            lo, hi = ranges[k]
     return sp.Mul(*outside) * sp.Sum(inner, (k, lo, hi))
 
 
