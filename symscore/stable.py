@@ -79,9 +79,10 @@ class LogSumExp(sp.Function):
         return _mp_evalf(self.args, prec, lambda *a: max(a) + mpmath.log(
             mpmath.fsum(mpmath.exp(v - max(a)) for v in a)))
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None):
         inner = ", ".join(printer._print(a) for a in self.args)
-        return r"\operatorname{logsumexp}\left(%s\right)" % inner
+        out = r"\operatorname{logsumexp}\left(%s\right)" % inner
+        return out if exp is None else r"%s^{%s}" % (out, exp)
 
 
 class Softplus(sp.Function):
@@ -111,8 +112,9 @@ class Softplus(sp.Function):
         return _mp_evalf(self.args, prec,
                          lambda z: max(z, 0) + mpmath.log1p(mpmath.exp(-abs(z))))
 
-    def _latex(self, printer):
-        return r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):
+        out = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
+        return out if exp is None else r"%s^{%s}" % (out, exp)
 
 
 class Sigmoid(sp.Function):
@@ -142,8 +144,9 @@ class Sigmoid(sp.Function):
         return _mp_evalf(self.args, prec, lambda z: 1 / (1 + mpmath.exp(-z)) if z >= 0
                          else mpmath.exp(z) / (1 + mpmath.exp(z)))
 
-    def _latex(self, printer):
-        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):   # exp: SymPy prints powers f(x)**n as f^{n}(x)
+        out = r"\sigma\left(%s\right)" % printer._print(self.args[0])
+        return out if exp is None else r"%s^{%s}" % (out, exp)
 
 
 STABLE_FUNCTIONS = (LogSumExp, Softplus, Sigmoid, log1p)

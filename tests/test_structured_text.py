@@ -115,3 +115,14 @@ def test_toml_structured_errors(tmp_path):
     path.write_text(TOML.format().replace("x = 60", "x = 0"))
     with pytest.raises(modelspec.ModelSpecError, match="positive integer"):
         modelspec.load_model(str(path))
+
+
+def test_cli_derive_with_a_symbolic_dimension(tmp_path, capsys):
+    assert main(["derive", "gaussian:dim=D", "--json", "--out", str(tmp_path / "g.json")]) == 0
+    out = json.loads((tmp_path / "g.json").read_text())
+    assert out["dim"] == "D"
+    div = [e for e in out["expressions"] if e["name"].startswith("divergence")][0]
+    assert div["sympy"] == "-Sum(L[j, k]**2, (k, 0, D - 1), (j, 0, D - 1))"
+    assert main(["derive", "rbm:dim=D,hidden=H", "--latex", "--out",
+                 str(tmp_path / "r.tex")]) == 0
+    assert r"\sigma" in (tmp_path / "r.tex").read_text()

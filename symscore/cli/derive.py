@@ -50,20 +50,50 @@ def _derived(d):
     return [(a, b, e) for (a, b, _), e in zip(items, reduced)], replacements
 
 
+def _symbolic_model(spec: str):
+    """``gaussian:dim=D`` (a size given as a name): a stand-in whose ``structure`` holds
+    for every D; None for an ordinary MODEL."""
+    import re
+    from types import SimpleNamespace
+    from ..modelspec import ALIASES
+    from ..structured.models import SYMBOLIC_FAMILIES, symbolic
+    name, _, rest = spec.partition(":")
+    family = ALIASES.get(name.strip().lower(), name.strip().lower())
+    if family not in SYMBOLIC_FAMILIES or spec.strip().lower().endswith(".toml"):
+        return None
+    opts = {}
+    for item in filter(None, (t.strip() for t in rest.split(","))):
+        key, _, val = item.partition("=")
+        opts[key.strip()] = val.strip()
+    sizes = SYMBOLIC_FAMILIES[family][1]
+    if not any(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", opts.get(s, "0")) for s in sizes):
+        return None
+    for key, val in opts.items():
+        if key in sizes and re.fullmatch(r"\d{1,9}", val):
+            opts[key] = int(val)
+        elif val.lower() in ("true", "false"):
+            opts[key] = val.lower() == "true"
+    s = symbolic(family, **opts)
+    return SimpleNamespace(structure=s, name=spec.strip(), dim=s.D, n_params="symbolic")
+
+
 def run(args) -> int:
     import sympy as sp
     check_out(args.out)
-    d = load_model(args.model)
+    d = _symbolic_model(args.model) or load_model(args.model)
     progress(f"differentiating {d.name}")
     items, cse = _derived(d)
     if d.structure is not None:
         groups = [f"{g.name} {g.base_name}{list(g.shape)} ({g.pattern})"
                   for g in d.structure.groups]
-        head = [f"model: {d.name}", f"x ∈ ℝ^{d.dim} (x[i], i = 0 … {d.dim - 1})",
+        head = [f"model: {d.name}", f"x ∈ ℝ^{d.dim} (x[i], i = 0 … {d.dim - 1})"
+                + ("  — holds for every value of the size symbols"
+                   if isinstance(d.n_params, str) else ""),
                 f"θ: {'; '.join(groups)}  ({d.n_params} numbers)", ""]
     if args.json and d.structure is not None:
-        out = {"model": d.name, "dim": d.dim, "structured": True,
-               "groups": [{"name": g.name, "symbol": g.base_name, "shape": list(g.shape),
+        out = {"model": d.name, "dim": str(d.dim), "structured": True,
+               "groups": [{"name": g.name, "symbol": g.base_name,
+                           "shape": [v if isinstance(v, int) else str(v) for v in g.shape],
                            "pattern": g.pattern} for g in d.structure.groups],
                "expressions": [{"name": a, "sympy": sp.sstr(e), "latex": sp.latex(e)}
                                for a, _, e in items]}

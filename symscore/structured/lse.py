@@ -58,6 +58,16 @@ class IndexedLogSumExp(sp.Function):
         weight = sp.exp(body.xreplace({k: k1}) - self, evaluate=False)
         return sp.Sum(weight * d.xreplace({k: k1}), (k1, lo, hi))
 
+    def _latex(self, printer, exp=None):
+        body, k, lo, hi = self.args
+        out = r"\log\sum_{%s=%s}^{%s} e^{%s}" % (printer._print(k), printer._print(lo),
+                                                 printer._print(hi), printer._print(body))
+        return out if exp is None else r"\left(%s\right)^{%s}" % (out, exp)
+
+    def _sympystr(self, printer):
+        body, k, lo, hi = self.args
+        return "IndexedLogSumExp(%s, %s, %s, %s)" % tuple(printer._print(a) for a in self.args)
+
     def _eval_is_extended_real(self):
         return self.args[0].is_extended_real
 

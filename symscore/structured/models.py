@@ -212,3 +212,38 @@ def gaussian_mixture(D: int, K: int, kind: str = "full",
         return {"logits": np.zeros(K), "means": means, "prec_chol": one}
     return _finish(Structure(D, x, tuple(G), logp),
                    name or f"gaussian_mixture(dim={D}, components={K}, kind={kind})", defaults)
+
+
+#: family name → (builder, its size options in order, other options with defaults)
+SYMBOLIC_FAMILIES = {
+    "gaussian": (gaussian, ("dim",), {"kind": "full"}),
+    "gaussian_graphical": (gaussian_graphical, ("dim",), {}),
+    "ica": (ica, ("dim",), {}),
+    "student_t": (student_t, ("dim",), {"kind": "full"}),
+    "gaussian_bernoulli_rbm": (gaussian_bernoulli_rbm, ("dim", "hidden"),
+                               {"learn_sigma": False}),
+    "gaussian_mixture": (gaussian_mixture, ("dim", "components"), {"kind": "full"}),
+}
+
+
+def symbolic(family: str, **options):
+    """The :class:`Structure` of a family with sizes given as names (symbols), e.g.
+    ``symbolic("gaussian", dim="D")``: derivations that hold for every D.
+
+    >>> symbolic("gaussian", dim="D", kind="iso").divergence
+    -D*L**2
+    """
+    from ..errors import DensityError
+    if family not in SYMBOLIC_FAMILIES:
+        raise DensityError(f"no symbolic-size form of {family!r}; available: "
+                           f"{sorted(SYMBOLIC_FAMILIES)}")
+    build, sizes, extra = SYMBOLIC_FAMILIES[family]
+    unknown = set(options) - set(sizes) - set(extra)
+    if unknown:
+        raise DensityError(f"unknown option(s) {sorted(unknown)} for {family}")
+    args = []
+    for s in sizes:
+        v = options.get(s, s[0].upper())
+        args.append(sp.Symbol(v, integer=True, positive=True) if isinstance(v, str) else v)
+    kw = {k: options.get(k, v) for k, v in extra.items()}
+    return build(*args, **kw)
