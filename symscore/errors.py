@@ -60,3 +60,8 @@ class FitError(SymscoreError, RuntimeError):
 class SamplerError(SymscoreError, ValueError):
     """A sampler setting is invalid (step size, number of steps, seed, thinning,
     noise levels, or a density without the noise-scale parameter a sampler needs)."""
+
+
+class DaskUnavailableError(BackendUnavailableError):
+    """A dask array or a Dask scheduler was used but the ``[dask]`` extra (dask[array],
+    distributed) is not installed."""
