@@ -318,7 +318,8 @@ class _Run:
             trace_steps=(thin * np.arange(1, trace.shape[0] + 1)) if thin is not None else None,
             sigmas=sigmas, target=self.kernels.target,
             seconds=time.perf_counter() - self.started, **extra)
-        _warn_nonfinite(res, stacklevel=5)
+        # (the user's frame: above result, the sampler (and _Run.langevin), the wrapper)
+        _warn_nonfinite(res, stacklevel=5 if self.method == "mala" else 6)
         return res
 
 
