@@ -247,6 +247,40 @@ def test_worker_dies_mid_run(client):
     _same(out["r"], ss.langevin(args[0], x0, *args[1:], seed=7, target="numpy"))
 
 
+# -- fit on a dask array ----------------------------------------------------------------------
+
+def test_fit_lbfgs_follows_the_same_path(client):
+    """Every loss and gradient is the single-process one, so L-BFGS-B takes the
+    same steps: the estimate, loss and standard errors are identical."""
+    X = _data(20_000) @ np.array([[1.0, 0.3], [0.0, 0.7]])
+    a = ss.fit(ss.families.gaussian(dim=2), X, prove=False, target="numpy")
+    b = ss.fit(ss.families.gaussian(dim=2), da.from_array(X, chunks=(7000, 2)), prove=False,
+               target="numpy")
+    assert a.method == b.method == "lbfgs"
+    assert np.array_equal(a.theta, b.theta) and a.loss == b.loss
+    assert a.details["evaluations"] == b.details["evaluations"]
+    np.testing.assert_allclose(b.stderr, a.stderr, rtol=1e-12)
+
+
+def test_fit_exact_sufficient_statistics_by_chunk(client, tmp_path):
+    """Exponential families: Ā, b̄, c̄ summed chunk by chunk (here from a memory-mapped
+    .npy file); equal to the in-memory fit to rounding."""
+    rng = np.random.default_rng(2)
+    X = rng.gamma(2.0, 1.5, size=(30_000, 1))
+    np.save(tmp_path / "x.npy", X)
+    Xd = da.from_array(np.load(tmp_path / "x.npy", mmap_mode="r"), chunks=(8000, 1))
+    a = ss.fit(ss.families.gamma(dim=1), X, prove=False)
+    b = ss.fit(ss.families.gamma(dim=1), Xd, prove=False)
+    assert a.method == b.method == "exact" and b.objective == a.objective
+    np.testing.assert_allclose(b.theta, a.theta, rtol=1e-12)
+    np.testing.assert_allclose(b.stderr, a.stderr, rtol=1e-10)
+    assert abs(b.loss - a.loss) <= 1e-12 * abs(a.loss)
+    bad = X.copy()
+    bad[20_001, 0] = -1.0
+    with pytest.raises(InputValueError, match="outside the support"):
+        ss.fit(ss.families.gamma(dim=1), da.from_array(bad, chunks=(8000, 1)), prove=False)
+
+
 # -- packaging --------------------------------------------------------------------------------
 
 def test_import_symscore_does_not_import_dask():

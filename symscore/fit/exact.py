@@ -197,7 +197,17 @@ class QuadraticPlan:
         return max(256, _CHUNK_FLOATS // (self.density.dim * self.density.n_params + 1))
 
     def moments(self, X):
-        """(Ā, b̄, c̄): sample means of A(x), b(x), c(x) over the rows of X."""
+        """(Ā, b̄, c̄): sample means of A(x), b(x), c(x) over the rows of X (a dask
+        array: sums accumulated chunk by chunk on the workers)."""
+        if type(X).__module__.partition(".")[0] == "dask":
+            from ..distributed.fitting import moments
+            return moments(self, X)
+        A, b, c = self.sums(X)
+        N = len(X)
+        return A / N, b / N, c / N
+
+    def sums(self, X):
+        """(Σ A(x), Σ b(x), Σ c(x)) over the rows of X (a NumPy array)."""
         P, N, m = self.density.n_params, len(X), self._chunk
         A, b, c = np.zeros((P, P)), np.zeros(P), 0.0
         for lo in range(0, N, m):
@@ -206,7 +216,18 @@ class QuadraticPlan:
             A += (G * h[:, :, None]).reshape(-1, P).T @ Gf   # Σₙ Σⱼ hⱼ Gⱼᵀ Gⱼ (BLAS)
             b += bi.sum(axis=0)
             c += float(ci.sum())
-        return A / N, b / N, c / N
+        return A, b, c
+
+    def gradient_covariance(self, X, theta, center=None):
+        """The (biased) covariance of the per-sample θ-gradients A(xᵢ)θ + b(xᵢ);
+        for a dask X, one pass on the workers centred at ``center`` (their mean,
+        Āθ + b̄, known from the moments)."""
+        if type(X).__module__.partition(".")[0] == "dask":
+            from ..distributed.fitting import gradient_covariance
+            return gradient_covariance(self, X, theta, center)
+        g = self.sample_gradients(X, theta)
+        P = len(theta)
+        return np.cov(g, rowvar=False, bias=True).reshape(P, P)
 
     def sample_gradients(self, X, theta):
         """∇θ of the integrand per sample, A(xᵢ)θ + b(xᵢ) (N×P)."""
