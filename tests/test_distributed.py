@@ -294,6 +294,37 @@ def test_fit_exact_sufficient_statistics_by_chunk(client, tmp_path):
         ss.fit(ss.families.gamma(dim=1), da.from_array(bad, chunks=(8000, 1)), prove=False)
 
 
+# -- the command line ---------------------------------------------------------------------------
+
+def test_cli_scheduler_gives_the_same_output(client, tmp_path, capsys):
+    from symscore.cli import main
+    addr = client.scheduler.address
+    base = ["sample", "gaussian:dim=2", "--sampler", "mala", "--chains", "700", "--steps",
+            "30", "--step-size", "0.2", "--seed", "5", "--target", "numpy"]
+    assert main(base + ["--out", str(tmp_path / "a.npy")]) == 0
+    assert main(base + ["--out", str(tmp_path / "b.npy"), "--scheduler", addr]) == 0
+    assert np.array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
+    X = np.random.default_rng(8).gamma(2.0, 1.5, size=(5000, 1))
+    np.save(tmp_path / "x.npy", X)
+    outs = []
+    for extra in ([], ["--scheduler", addr]):
+        capsys.readouterr()
+        assert main(["fit", "gamma:dim=1", str(tmp_path / "x.npy"), "--json"] + extra) == 0
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1] and '"method": "exact"' in outs[0]
+
+
+def test_cli_scheduler_errors(monkeypatch, capsys, tmp_path):
+    from symscore.cli import main
+    args = ["sample", "gaussian:dim=1", "--chains", "4", "--steps", "2", "--target", "numpy",
+            "--out", str(tmp_path / "s.npy")]
+    assert main(args + ["--scheduler", "local:0"]) == 2
+    assert "local:N needs a positive number" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    assert main(args + ["--scheduler", "local:2"]) == 2
+    assert "symscore[dask]" in capsys.readouterr().err
+
+
 # -- packaging --------------------------------------------------------------------------------
 
 def test_import_symscore_does_not_import_dask():

@@ -54,6 +54,12 @@ def _sigmas(text: str):
 
 
 def run(args) -> int:
+    from .scale import scheduled
+    with scheduled(args) as dist:
+        return _run(args, dist)
+
+
+def _run(args, dist) -> int:
     import numpy as np
     from .. import sampling
     from ..kernels import compile as compile_kernels
@@ -67,6 +73,7 @@ def run(args) -> int:
         raise UsageError(f"--out must name a .npy file, got {args.out!r}")
     theta = theta_from_json(d, args.theta) if args.sampler != "annealed" or args.theta else None
     x0 = _initial_points(d, args.init, args.chains, args.seed)
+    x0 = dist.chains(x0) if dist else x0
     progress(f"compiling {args.target} kernels for {d.name}")
     k = compile_kernels(d, target=args.target)
     common = dict(step_size=args.step_size, n_steps=args.steps, seed=args.seed)
@@ -122,3 +129,5 @@ def register(subs) -> None:
     p.add_argument("--target", choices=("cpu", "numpy", "cuda"), default="cpu")
     p.add_argument("--out", default="samples.npy", help="where to save the samples (.npy)")
     p.add_argument("--plot", help="save a figure of the samples against the density")
+    from .scale import add_option
+    add_option(p)

@@ -1,0 +1,68 @@
+"""``--scheduler ADDRESS | local:N``: run a subcommand's computation on Dask.
+
+The output is the run's without the option (losses, estimates and chains are
+the single-process numbers; see :mod:`symscore.distributed`). ``.npy`` data are
+then read as memory maps, chunk by chunk, on the workers.
+
+>>> import argparse
+>>> p = argparse.ArgumentParser(); add_option(p)
+>>> p.parse_args(["--scheduler", "local:2"]).scheduler
+'local:2'
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from .common import load_array
+
+__all__ = ["add_option", "scheduled", "Scaled"]
+
+
+def add_option(parser) -> None:
+    parser.add_argument("--scheduler", metavar="ADDRESS|local:N",
+                        help="run on Dask: a scheduler address (tcp://host:8786) or local:N "
+                             "worker processes; same output (needs symscore[dask])")
+
+
+class Scaled:
+    """Turns a subcommand's inputs into dask arrays for the active client."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def data(self, path: str):
+        """DATA as a dask array: ``.npy`` memory-mapped on the workers, else loaded here."""
+        from ..distributed import scheduler
+        if str(path).endswith(".npy"):
+            from pathlib import Path
+            from .common import UsageError
+            if not Path(path).is_file():
+                raise UsageError(f"data file {path!r} does not exist")
+            try:
+                return scheduler.open_npy(path, self.client)
+            except (ValueError, OSError) as e:
+                raise UsageError(f"cannot read {path!r} as a numeric array: {e}") from None
+        import dask.array as da
+        X = load_array(path)
+        return da.from_array(X, chunks=(scheduler.data_rows(len(X), self.client),) +
+                             X.shape[1:])
+
+    def chains(self, x0):
+        """Starting points as a dask array chunked along chains."""
+        import dask.array as da
+        from ..distributed import scheduler
+        return da.from_array(x0, chunks=(scheduler.chain_rows(len(x0), self.client),
+                                         x0.shape[1]))
+
+
+@contextmanager
+def scheduled(args):
+    """A :class:`Scaled` while ``args.scheduler``'s client is active, else None."""
+    spec = getattr(args, "scheduler", None)
+    if spec is None:
+        yield None
+        return
+    from ..distributed.scheduler import session
+    with session(spec) as client:
+        yield Scaled(client)
