@@ -6,7 +6,8 @@ This layer sits on top of the public API (nothing below it knows about Dask):
   chunked along samples: per-sample methods return lazy dask arrays; losses and
   θ-gradients return the float / NumPy array of the NumPy call, through an exact
   tree reduction (:mod:`.exactsum`), so the result does not depend on the
-  scheduler, the number of workers or the order in which chunks finish;
+  scheduler, the number of workers or the order in which chunks finish
+  (:mod:`.noise`: ``dsm_loss``/``ssm_loss`` with the single-process noise);
 * :mod:`.samplers` — ``langevin``, ``mala``, ``annealed_langevin`` with ``x0`` a
   dask array chunked along chains: each chunk runs with the per-chain streams of
   its *global* chain indices, so every chain is bit for bit the one of the

@@ -37,7 +37,7 @@ from ..errors import InputValueError, ShapeError, SymscoreError
 from . import exactsum
 from .shipping import payload_for, worker_kernels
 
-__all__ = ["dispatch", "ALIGN", "aligned", "tree_reduce", "check_block"]
+__all__ = ["dispatch", "ALIGN", "aligned", "tree_reduce", "check_block", "checked"]
 
 ALIGN = 1 << 16   # a multiple of every kernel's reduction block (CPU 1024/256, NumPy 4096)
 _FAN_IN = 8
@@ -47,9 +47,19 @@ _FAN_IN = 8
 
 def check_block(X, offset: int, name: str = "X"):
     """Raise :class:`InputValueError` naming the global row of a non-finite entry."""
-    if X.size and not np.isfinite(X).all():
+    if X.size and not (np.isfinite(X.min()) and np.isfinite(X.max())):
         i, j = (int(v) for v in np.argwhere(~np.isfinite(X))[0])
         raise InputValueError(f"{name}[{offset + i}, {j}] = {X[i, j]} is not finite")
+
+
+def checked(k, X, offset: int, name: str = "X"):
+    """``k.samples(X)`` (one pass: dtype, layout, finiteness), a non-finite entry
+    reported with its global row."""
+    try:
+        return k.samples(X, name=name, allow_empty=True)
+    except InputValueError:
+        check_block(X, offset, name)
+        raise
 
 
 def _rows(k, X, name="X", allow_empty=False):
@@ -85,8 +95,15 @@ def _offsets(X):
 
 
 def _delayed_payload(k, sets):
+    """The payload of ``k`` for ``sets`` as one delayed value (built once per Kernels
+    object and sets; shipped once to each worker that needs it)."""
     import dask
-    return dask.delayed(payload_for(k, sets), pure=True)
+    from ..codegen.module import spec_key
+    key = tuple((s, spec_key(spec)) for s, spec in sets)
+    cache = k.__dict__.setdefault("_dask_payloads", {})
+    if key not in cache:
+        cache[key] = dask.delayed(payload_for(k, sets), pure=True)
+    return cache[key]
 
 
 def tree_reduce(leaves, combine):
@@ -109,8 +126,8 @@ def _compute(obj):
 
 def _values_block(block, payload, method, th, extra, block_info=None):
     k = worker_kernels(payload)
-    check_block(block, block_info[0]["array-location"][0][0])
-    return getattr(k, method)(block, th, *extra)
+    X = checked(k, block, block_info[0]["array-location"][0][0])
+    return getattr(k, method)(X, th, *extra)
 
 
 def _per_sample(k, method, X, theta, extra=(), sets=(("core", None),)):
@@ -128,8 +145,7 @@ def _per_sample(k, method, X, theta, extra=(), sets=(("core", None),)):
 
 def _sum_block(block, offset, payload, what, th, spec):
     k = worker_kernels(payload)
-    check_block(block, offset)
-    X = k.samples(block)
+    X = checked(k, block, offset)
     parts = k._ops.sum_parts(what, X, th, spec) if hasattr(k._ops, "sum_parts") else \
         [k._ops.sum(what, X, th, spec)]
     return exactsum.expansion(parts)
@@ -137,8 +153,7 @@ def _sum_block(block, offset, payload, what, th, spec):
 
 def _grad_block(block, offset, payload, what, th, spec):
     k = worker_kernels(payload)
-    check_block(block, offset)
-    X = k.samples(block)
+    X = checked(k, block, offset)
     if not hasattr(k._ops, "grad_sum_parts"):  # (CUDA: one rounded sum per chunk)
         total, grad = k._ops.ism_grad_sum(X, th)
         return [float(total)], [[float(g)] for g in grad]
@@ -187,7 +202,6 @@ def _loss_and_grad(k, X, th, what, spec):
 
 def dispatch(k, name, X, *args, **kwargs):
     """Run ``Kernels.<name>(X, …)`` for a dask array X (see the module doc)."""
-    from ..errors import DaskUnavailableError  # noqa: F401  (documented error)
     from . import require_dask
     require_dask(f"Kernels.{name} on a dask array")
     import inspect

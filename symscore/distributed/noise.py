@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import SymscoreError
 from . import exactsum
 from .arrays import _compute, _delayed_payload, _merge_sums, _offsets, aligned, \
-    check_block, tree_reduce
+    checked, tree_reduce
 from .shipping import worker_kernels
 
 __all__ = ["dsm_loss", "ssm_loss"]
@@ -60,8 +60,7 @@ def _skip(state, n_rows, unit, kind, lead, D):
 def _noise_block(block, offset, state, payload, job):
     """Per-block sums of one chunk and one noise level, as the single process does."""
     k = worker_kernels(payload)
-    check_block(block, offset)
-    X = k.samples(block)
+    X = checked(k, block, offset)
     g = _generator(state)
     out = []
     for lo in range(0, X.shape[0], job["unit"]):
@@ -114,9 +113,7 @@ def dsm_loss(k, X, a):
 
 def _dsm_noise_block(block, zblock, offset, payload, sigma, levels, th):
     k = worker_kernels(payload)
-    check_block(block, offset)
-    check_block(zblock, offset, "noise")
-    X, Z = k.samples(block), k.samples(zblock, name="noise")
+    X, Z = checked(k, block, offset), checked(k, zblock, offset, "noise")
     ops = k._ops
     parts = ops.dsm_sum_parts(X, Z, sigma, levels, th) if hasattr(ops, "dsm_sum_parts") \
         else [ops.dsm_sum(X, Z, sigma, levels, th)]

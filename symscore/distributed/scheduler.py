@@ -91,7 +91,9 @@ def chain_rows(n: int, client) -> int:
 
 
 def _npy_rows(path, lo, hi):
-    rows = np.array(np.load(path, mmap_mode="r", allow_pickle=False)[lo:hi])
+    """Rows lo…hi of a .npy file: a memory-mapped view (read when used; a copy only
+    if Dask moves it to another worker)."""
+    rows = np.load(path, mmap_mode="r", allow_pickle=False)[lo:hi]
     return rows[:, None] if rows.ndim == 1 else rows
 
 
