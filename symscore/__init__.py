@@ -15,7 +15,7 @@ from .errors import (BackendUnavailableError, CodegenError, DensityError, Domain
 from .params import ParamGroup, pack, unpack
 from .fit import FitResult, fit
 from .kernels import Kernels, compile
-from .errors import SamplerError
+from .errors import CacheError, SamplerError
 from .sampling import (SampleResult, annealed_langevin, geometric_sigmas, langevin, mala,
                        paper_epsilon_from_step, step_from_paper_epsilon)
 from .stable import LogSumExp, Sigmoid, Softplus

@@ -72,7 +72,8 @@ def run_demo(out, size: str = "full", seed: int = 0, figure: bool = True,
     from .errors import SymscoreError
     if size not in SIZES:
         raise SymscoreError(f"size must be one of {sorted(SIZES)}, got {size!r}")
-    out = Path(out)
+    from .outfiles import check_output_dir, save_npy, write_text
+    out = check_output_dir(out)
     out.mkdir(parents=True, exist_ok=True)
     result = DemoResult(out=out, report=out / "demo.md")
     clock = _Clock(result.seconds)
@@ -100,7 +101,7 @@ def run_demo(out, size: str = "full", seed: int = 0, figure: bool = True,
     result.ok = proof.holds and not result.problems
     for r in runs:
         path = out / f"samples_{r.key}.npy"
-        np.save(path, r.samples)
+        save_npy(path, r.samples)
         result.files.append(path)
     figures = []
     if figure:
@@ -108,12 +109,11 @@ def run_demo(out, size: str = "full", seed: int = 0, figure: bool = True,
             progress("drawing the figures")
             figures = _figures(problem, runs, out)
         result.files += figures
-    (out / "proof.json").write_text(proof.to_json(), encoding="utf-8")
+    write_text(out / "proof.json", proof.to_json())
     result.files.append(out / "proof.json")
     md = _report(problem, proof, compiled, runs, sz, size, seed, figures, result)
-    result.report.write_text(md, encoding="utf-8")
-    (out / "demo.json").write_text(json.dumps(_summary_json(result, runs, sz), indent=2),
-                                   encoding="utf-8")
+    write_text(result.report, md)
+    write_text(out / "demo.json", json.dumps(_summary_json(result, runs, sz), indent=2))
     result.files += [result.report, out / "demo.json"]
     return result
 

@@ -65,3 +65,12 @@ class SamplerError(SymscoreError, ValueError):
 class DaskUnavailableError(BackendUnavailableError):
     """A dask array or a Dask scheduler was used but the ``[dask]`` extra (dask[array],
     distributed) is not installed."""
+
+
+class CacheError(SymscoreError, RuntimeError):
+    """The kernel cache directory cannot be trusted or used (owned by another user,
+    writable by group/others, not writable); the message names the fix."""
+
+
+class OutputError(SymscoreError, OSError):
+    """A result file cannot be written (its directory, a full disk, a device path)."""

@@ -140,9 +140,10 @@ def _new_figure(size):
 
 def _finish(fig, path):
     if path is not None:
+        from .outfiles import atomic_path
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=130)
+        with atomic_path(path) as tmp:   # written whole or not at all
+            fig.savefig(tmp, dpi=130, format=path.suffix[1:] or None)
     return fig
 
 

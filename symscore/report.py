@@ -57,12 +57,13 @@ def density_markdown(density) -> str:
 def write_proof(proof, directory, stem: str, formats=("md", "json")) -> list:
     """Write ``proof`` as ``stem.md`` / ``stem.tex`` / ``stem.json`` under ``directory``."""
     from pathlib import Path
+    from .outfiles import write_text
     out = []
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     render = {"md": proof_markdown, "tex": proof_latex, "json": proof_to_json}
     for fmt in formats:
         path = directory / f"{stem}.{fmt}"
-        path.write_text(render[fmt](proof), encoding="utf-8")
+        write_text(path, render[fmt](proof))
         out.append(path)
     return out

@@ -52,14 +52,26 @@ import numpy as np
 from .errors import InputValueError, SamplerError, SymscoreError, DomainError
 
 __all__ = ["langevin", "mala", "annealed_langevin", "geometric_sigmas", "SampleResult",
-           "step_from_paper_epsilon", "paper_epsilon_from_step", "NonFiniteChainsWarning"]
+           "step_from_paper_epsilon", "paper_epsilon_from_step", "NonFiniteChainsWarning",
+           "RunawayChainsWarning", "RUNAWAY_FACTOR"]
 
 _PROGRESS_WORK = 5e7        # auto progress bar from this many particle-steps on a TTY
 _PROGRESS_UPDATES = 20
+_MAX_COUNT = 2**62          # steps, thinning: the kernels count in int64
+_INTERRUPT_STEPS = 2e6      # particle-steps (× 10 / D) per host kernel call: Ctrl-C stops soon
+
+#: a finite chain whose final state lies more than this many times the starting
+#: spread away from the starting centre (per coordinate) has "run away"
+RUNAWAY_FACTOR = 1e6
 
 
 class NonFiniteChainsWarning(RuntimeWarning):
     """Some chains became NaN or infinite (usually: the step size is too large)."""
+
+
+class RunawayChainsWarning(RuntimeWarning):
+    """Some chains stayed finite but ran away far beyond their starting spread
+    (usually: the step size is too large)."""
 
 
 def step_from_paper_epsilon(epsilon: float) -> float:
@@ -101,7 +113,12 @@ class SampleResult:
     acceptance rates (MALA) or None; ``nonfinite`` indices of chains that
     became NaN/inf and ``first_nonfinite_step`` (N,) the step after which each
     did (−1: never); ``nonfinite_proposals`` (N,) rejected non-finite MALA
-    proposals; ``step_sizes`` one per noise level (one for ULA/MALA)."""
+    proposals; ``step_sizes`` one per noise level (one for ULA/MALA).
+
+    ``runaway``: indices of chains that stayed finite but ended more than
+    :data:`RUNAWAY_FACTOR` times the starting spread away from the starting centre
+    (in some coordinate; spread = max(max |x0 − median|, |median|, 1) per
+    coordinate); ``healthy`` the mask of chains neither non-finite nor runaway."""
 
     method: str
     x: np.ndarray
@@ -115,6 +132,7 @@ class SampleResult:
     nonfinite_proposals: np.ndarray | None = None
     sigmas: np.ndarray | None = None
     target: str = "cpu"
+    runaway: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     seconds: float = field(default=0.0, compare=False)
 
     @property
@@ -125,11 +143,37 @@ class SampleResult:
     def n_nonfinite(self) -> int:
         return int(np.count_nonzero(self.first_nonfinite_step >= 0))
 
+    @property
+    def n_runaway(self) -> int:
+        return int(len(self.runaway))
+
+    @property
+    def healthy(self) -> np.ndarray:
+        """Mask of the chains that are finite and did not run away."""
+        ok = self.first_nonfinite_step < 0
+        ok[self.runaway] = False
+        return ok
+
+    def health_summary(self) -> str:
+        """Plain words on the unhealthy chains ('' when all are healthy)."""
+        N, parts = self.x.shape[0], []
+        if self.n_nonfinite:
+            parts.append(f"{self.n_nonfinite} of {N} chains became NaN or infinite")
+        if self.n_runaway:
+            parts.append(f"{self.n_runaway} of {N} chains ran away (finite, but more than "
+                         f"{RUNAWAY_FACTOR:.0e} times farther from the start than the starting"
+                         " spread)")
+        if not parts:
+            return ""
+        return ("; ".join(parts) + f"; the step size {float(np.max(self.step_sizes)):g} is "
+                "probably too large for this density")
+
     def __repr__(self):
         acc = ("" if self.acceptance is None
                else f", acceptance {np.mean(self.acceptance):.3f} (mean)")
+        run = f", {self.n_runaway} runaway" if self.n_runaway else ""
         return (f"SampleResult({self.method}, {self.x.shape[0]} chains × {self.n_steps} steps"
-                f", {self.n_nonfinite} non-finite{acc}, target {self.target!r})")
+                f", {self.n_nonfinite} non-finite{run}{acc}, target {self.target!r})")
 
 
 # -- public samplers ---------------------------------------------------------------------
@@ -246,6 +290,7 @@ class _Run:
         self.X = np.array(X, dtype=X.dtype, order="C", copy=True)
         self.first = first_chain  # global index of row 0 (chunks of a Dask run)
         _check_support(density, self.X, first_chain)
+        self.centre, self.spread = _start_spread(self.X)
         self.S = seed_states(self.seed, self.X.shape[0], first=first_chain)
         self.runner = _runner(k)
         self.started = time.perf_counter()
@@ -279,23 +324,33 @@ class _Run:
         return R, np.empty((R,) + self.X.shape, self.X.dtype)
 
     def chunks(self, n_total, progress):
-        """Step ranges, one per kernel call; several only to update a progress bar
-        (the split does not change the results)."""
+        """Step ranges, one per kernel call (the split does not change the results).
+        On the host targets a call does at most ``_INTERRUPT_STEPS`` particle-steps
+        (× D), so Ctrl-C stops a run within a fraction of a second; a progress bar
+        is updated between calls."""
         show = progress if progress is not None else (
             sys.stderr.isatty() and self.X.shape[0] * n_total >= _PROGRESS_WORK)
-        if not show or n_total < 2:
-            yield 0, n_total
-            return
-        n = min(_PROGRESS_UPDATES, n_total)
-        bounds = [n_total * i // n for i in range(n + 1)]
-        for i in range(n):
-            yield bounds[i], bounds[i + 1]
-            _bar(self.method, bounds[i + 1], n_total, time.perf_counter() - self.started)
-        sys.stderr.write("\n")
+        N, D = self.X.shape
+        per_call = n_total
+        if self.kernels.target in ("cpu", "numpy"):
+            per_call = max(1, int(_INTERRUPT_STEPS * 10 // max(1, N * D)))
+        if show and n_total >= 2:
+            per_call = min(per_call, max(1, n_total // _PROGRESS_UPDATES))
+        t = 0
+        while t < n_total:
+            t1 = min(n_total, t + per_call)
+            yield t, t1
+            t = t1
+            if show and n_total >= 2:
+                _bar(self.method, t, n_total, time.perf_counter() - self.started)
+        if show and n_total >= 2:
+            sys.stderr.write("\n")
 
     def langevin(self, thetas, steps, T, L, thin, progress, sigmas=None, denoise=False):
         self.check_start(theta=thetas[0])
         n_total = T * L
+        if n_total > _MAX_COUNT:
+            raise SamplerError(f"{T} steps × {L} noise levels is too many (at most 2**62)")
         R, trace = self.trace(n_total, thin)
         bad = np.full(self.X.shape[0], -1, np.int64)
         for t0, t1 in self.chunks(n_total, progress):
@@ -311,27 +366,56 @@ class _Run:
     def result(self, n_total, steps, thin, trace, bad=None, sigmas=None, **extra):
         if bad is None:
             bad = np.where(np.all(np.isfinite(self.X), axis=1), -1, 0).astype(np.int64)
+        runaway = _runaway(self.X, bad, self.centre, self.spread)
         res = SampleResult(
-            method=self.method, x=self.X, seed=self.seed, n_steps=n_total,
+            method=self.method, x=self.X, seed=self.seed, n_steps=n_total, runaway=runaway,
             step_sizes=np.asarray(steps, dtype=float), first_nonfinite_step=bad,
             trace=trace if thin is not None else None,
             trace_steps=(thin * np.arange(1, trace.shape[0] + 1)) if thin is not None else None,
             sigmas=sigmas, target=self.kernels.target,
             seconds=time.perf_counter() - self.started, **extra)
         # (the user's frame: above result, the sampler (and _Run.langevin), the wrapper)
-        _warn_nonfinite(res, stacklevel=5 if self.method == "mala" else 6)
+        _warn_chains(res, stacklevel=5 if self.method == "mala" else 6)
         return res
 
 
-def _warn_nonfinite(res, stacklevel):
+def _warn_chains(res, stacklevel):
+    """The non-finite and runaway chains warnings of a result (also used by the Dask
+    runner, once for all chunks)."""
+    N, steps = res.x.shape[0], res.step_sizes
     if res.n_nonfinite:
         bad = res.first_nonfinite_step
         first = int(bad[bad >= 0].min())
         warnings.warn(
-            f"{res.method}: {res.n_nonfinite} of {res.x.shape[0]} chains became NaN/inf (the "
-            f"first after step {first}); the step size {float(np.max(res.step_sizes)):g} is "
-            "probably too large for this density. Their indices are in result.nonfinite.",
+            f"{res.method}: {res.n_nonfinite} of {N} chains became NaN/inf (the first "
+            f"after step {first}); the step size {float(np.max(steps)):g} is probably too "
+            "large for this density. Their indices are in result.nonfinite.",
             NonFiniteChainsWarning, stacklevel=stacklevel)
+    if res.n_runaway:
+        warnings.warn(
+            f"{res.method}: {res.n_runaway} of {N} chains ran away: finite, but more than "
+            f"{RUNAWAY_FACTOR:.0e} times the starting spread from the start; the step size "
+            f"{float(np.max(steps)):g} is probably too large for this density. Their "
+            "indices are in result.runaway.", RunawayChainsWarning, stacklevel=stacklevel)
+
+
+def _start_spread(X):
+    """Per-coordinate centre (median) and spread max(max |x0 − centre|, |centre|, 1)."""
+    if X.shape[0] == 0:
+        return np.zeros(X.shape[1]), np.ones(X.shape[1])
+    centre = np.median(X, axis=0).astype(float)
+    spread = np.maximum(np.max(np.abs(X - centre), axis=0), np.abs(centre))
+    return centre, np.maximum(spread, 1.0)
+
+
+def _runaway(X, bad, centre, spread) -> np.ndarray:
+    """Indices of finite chains beyond RUNAWAY_FACTOR × spread from the centre."""
+    with np.errstate(all="ignore"):
+        far = np.any(np.abs(X - centre) > RUNAWAY_FACTOR * spread, axis=1)
+    finite = np.all(np.isfinite(X), axis=1)
+    if bad is not None:
+        finite &= bad < 0
+    return np.flatnonzero(far & finite).astype(np.int64)
 
 
 def _runner(kernels):
@@ -409,6 +493,8 @@ def _count(value, name) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
             or int(value) < 1:
         raise SamplerError(f"{name} must be a positive integer, got {value!r}")
+    if int(value) > _MAX_COUNT:
+        raise SamplerError(f"{name} = {int(value)} is too large (at most 2**62)")
     return int(value)
 
 

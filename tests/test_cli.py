@@ -181,3 +181,13 @@ def test_notebook_displays_render():
     r = ss.fit(ss.families.gaussian_natural(dim=1),
                np.random.default_rng(0).normal(size=(50, 1)), prove=False)
     assert "| parameter | estimate | std. error |" in r._repr_markdown_()
+
+
+def test_closed_stdout_is_not_an_error(tmp_path):
+    """`symscore families | head -1`: a reader that leaves early is not an internal error."""
+    p = subprocess.Popen(CLI + ["families"], cwd=tmp_path, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    p.stdout.close()                      # the reader is gone before anything is written
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 0, err
+    assert "error" not in err, err

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from .common import add_subcommand, load_model, progress, write_output
+from .common import add_subcommand, check_out, seed_int, load_model, progress, write_output
 
 EXAMPLE = 'symscore prove gmm:dim=2,components=2 --format md --out proof.md'
 
 
 def run(args) -> int:
     from ..proof import Status, prove_ism_equivalence
+    check_out(args.out)
     model = load_model(args.model)
     data = load_model(args.data) if args.data else None
     progress(f"proving ESM ⇔ ISM for {model.name}")
@@ -38,4 +39,4 @@ def register(subs) -> None:
     p.add_argument("--confirm", default="auto",
                    choices=("auto", "closed_form", "monte_carlo", "both", "none"),
                    help="numerical/closed-form confirmation (default: auto)")
-    p.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo checks")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of Monte Carlo checks")

@@ -6,7 +6,8 @@ chain, so its xoroshiro128+ streams are those chains' streams
 (:func:`symscore.backends.rng.seed_states` with ``first``). Chains never
 interact, so every chain — final state, trace, first non-finite step, MALA
 acceptance — is bit for bit the one of the single-process run, for any chunking
-and any number of workers. The result is the same :class:`~symscore.SampleResult`
+and any number of workers; runaway chains are judged on the client against the
+spread of all starting points, as in the single process. The result is the same :class:`~symscore.SampleResult`
 (NumPy arrays, gathered on the client; a non-finite-chains warning is raised
 there, once).
 
@@ -41,10 +42,12 @@ def _chunk(block, first, payload, name, args):
     from .. import sampling
     from .shipping import worker_kernels
     k = worker_kernels(payload)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():   # warned once, on the client
         warnings.simplefilter("ignore", sampling.NonFiniteChainsWarning)
+        warnings.simplefilter("ignore", sampling.RunawayChainsWarning)
         r = getattr(sampling, name)(k, block, **args, _first_chain=first, progress=False)
     out = {f: getattr(r, f) for f in _FIELDS}
+    out["x0"] = np.array(k.samples(block, name="x0"))   # for the runaway test (whole population)
     out.update(step_sizes=r.step_sizes, sigmas=r.sigmas, n_steps=r.n_steps, seed=r.seed,
                trace_steps=r.trace_steps, method=r.method)
     return out
@@ -53,7 +56,7 @@ def _chunk(block, first, payload, name, args):
 def run(sampler, kernels, x0, *args, **kwargs):
     """Run ``sampler`` (the undecorated public function) on the chunks of x0."""
     import dask
-    from ..sampling import SampleResult, _as_kernels, _warn_nonfinite
+    from ..sampling import SampleResult, _as_kernels, _runaway, _start_spread, _warn_chains
     require_dask(f"{sampler.__name__} with a dask x0")
     started = time.perf_counter()
     bound = inspect.signature(sampler).bind(kernels, x0, *args, **kwargs)
@@ -75,9 +78,12 @@ def run(sampler, kernels, x0, *args, **kwargs):
         vals = [q[field] for q in parts]
         cat[field] = None if vals[0] is None else np.concatenate(
             vals, axis=1 if field == "trace" else 0)
+    # runaway chains are judged against the spread of *all* starting points
+    centre, spread = _start_spread(np.concatenate([q["x0"] for q in parts]))
+    runaway = _runaway(cat["x"], cat["first_nonfinite_step"], centre, spread)
     res = SampleResult(method=first["method"], seed=first["seed"], n_steps=first["n_steps"],
                        step_sizes=first["step_sizes"], sigmas=first["sigmas"],
-                       trace_steps=first["trace_steps"], target=k.target,
+                       trace_steps=first["trace_steps"], target=k.target, runaway=runaway,
                        seconds=time.perf_counter() - started, **cat)
-    _warn_nonfinite(res, stacklevel=4)
+    _warn_chains(res, stacklevel=4)
     return res
