@@ -217,6 +217,20 @@ def test_nonfinite_chains_warn_once_with_global_indices(client):
     _same(r, ref)
 
 
+def test_runaway_chains_judged_on_all_starting_points(client):
+    """Runaway = far beyond the spread of *all* starting points: chunks whose own x0
+    are tightly packed must not change the verdict."""
+    g = ss.families.gaussian(dim=1)
+    x0 = np.concatenate([np.full(20, 0.01), np.linspace(-500, 500, 20)])[:, None]
+    kw = dict(target="numpy")
+    with pytest.warns(ss.sampling.RunawayChainsWarning) as rec:
+        r = ss.langevin(g, da.from_array(x0, chunks=(20, 1)), None, 2.5, 50, seed=2, **kw)
+    with pytest.warns(ss.sampling.RunawayChainsWarning):
+        ref = ss.langevin(g, x0, None, 2.5, 50, seed=2, **kw)
+    assert len(rec) == 1 and 0 < ref.n_runaway
+    _same(r, ref)
+
+
 def test_worker_dies_mid_run(client):
     """A worker killed while it runs chains: its chunks are recomputed elsewhere and
     the result is still the single-process one."""
