@@ -12,8 +12,9 @@ then read as memory maps, chunk by chunk, on the workers.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
+from ..distributed import require_dask
 from .common import load_array
 
 __all__ = ["add_option", "scheduled", "Scaled"]
@@ -26,10 +27,18 @@ def add_option(parser) -> None:
 
 
 class Scaled:
-    """Turns a subcommand's inputs into dask arrays for the active client."""
+    """Turns a subcommand's inputs into dask arrays. The client (and a local cluster)
+    starts on first use, so that bad input is refused before any cluster starts."""
 
-    def __init__(self, client):
-        self.client = client
+    def __init__(self, spec: str, stack: ExitStack):
+        self.spec, self._stack, self._client = spec, stack, None
+
+    @property
+    def client(self):
+        if self._client is None:
+            from ..distributed.scheduler import session
+            self._client = self._stack.enter_context(session(self.spec))
+        return self._client
 
     def data(self, path: str):
         """DATA as a dask array: ``.npy`` memory-mapped on the workers, else loaded here."""
@@ -43,15 +52,15 @@ class Scaled:
                 return scheduler.open_npy(path, self.client)
             except (ValueError, OSError) as e:
                 raise UsageError(f"cannot read {path!r} as a numeric array: {e}") from None
-        import dask.array as da
         X = load_array(path)
+        da = require_dask("--scheduler")
         return da.from_array(X, chunks=(scheduler.data_rows(len(X), self.client),) +
                              X.shape[1:])
 
     def chains(self, x0):
         """Starting points as a dask array chunked along chains."""
-        import dask.array as da
         from ..distributed import scheduler
+        da = require_dask("--scheduler")
         return da.from_array(x0, chunks=(scheduler.chain_rows(len(x0), self.client),
                                          x0.shape[1]))
 
@@ -63,6 +72,7 @@ def scheduled(args):
     if spec is None:
         yield None
         return
-    from ..distributed.scheduler import session
-    with session(spec) as client:
-        yield Scaled(client)
+    from ..distributed.scheduler import parse
+    parse(spec)   # a malformed spec is refused at once
+    with ExitStack() as stack:
+        yield Scaled(spec, stack)

@@ -46,5 +46,5 @@ def require_dask(what: str = "dask arrays"):
         import dask.array as da
     except ImportError as exc:
         raise DaskUnavailableError(
-            f"{what} need the [dask] extra: pip install 'symscore[dask]' ({exc})") from None
+            f"using {what} needs the [dask] extra: pip install 'symscore[dask]' ({exc})") from None
     return da
