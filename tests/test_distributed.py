@@ -164,6 +164,17 @@ def test_nonfinite_row_named_globally(client):
         k.ism_loss(da.from_array(X, chunks=(65536, 2)), GAUSS)
 
 
+def test_dask_input_errors(client):
+    from symscore.errors import ShapeError
+    k = ss.compile(ss.families.gaussian(dim=2), target="numpy")
+    with pytest.raises(ShapeError, match=r"shape \(N, 2\)"):
+        k.ism_loss(da.zeros((10, 3), chunks=5))
+    with pytest.raises(ShapeError, match="holds no samples"):
+        k.ism_loss(da.zeros((0, 2), chunks=5))
+    with pytest.raises(ShapeError, match="must be a dask array"):
+        k.ism_loss(dask.delayed(np.zeros((4, 2))))
+
+
 def test_exact_sum_is_order_free():
     rng = np.random.default_rng(1)
     vals = rng.normal(size=5000) * 10.0 ** rng.integers(-20, 20, 5000)

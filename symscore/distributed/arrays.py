@@ -65,6 +65,10 @@ def checked(k, X, offset: int, name: str = "X"):
 def _rows(k, X, name="X", allow_empty=False):
     """Client-side checks of a dask array of samples; rows in one column chunk."""
     D = k.density.dim
+    import dask.array as da
+    if not isinstance(X, da.Array):
+        raise ShapeError(f"{name} must be a dask array (dask.array.Array), got "
+                         f"{type(X).__module__}.{type(X).__name__}")
     if X.ndim != 2 or X.shape[1] != D:
         raise ShapeError(f"{name} must have shape (N, {D}) (D = {D}), got {X.shape}")
     if np.isnan(X.shape[0]):
