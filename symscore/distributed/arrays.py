@@ -64,8 +64,8 @@ def checked(k, X, offset: int, name: str = "X"):
 
 def _rows(k, X, name="X", allow_empty=False):
     """Client-side checks of a dask array of samples; rows in one column chunk."""
-    D = k.density.dim
     import dask.array as da
+    D = k.density.dim
     if not isinstance(X, da.Array):
         raise ShapeError(f"{name} must be a dask array (dask.array.Array), got "
                          f"{type(X).__module__}.{type(X).__name__}")
@@ -135,7 +135,7 @@ def _values_block(block, payload, method, th, extra, block_info=None):
 
 
 def _per_sample(k, method, X, theta, extra=(), sets=(("core", None),)):
-    da = __import__("dask.array", fromlist=["x"])
+    import dask.array as da
     X = _rows(k, X, allow_empty=True)
     th = k.theta(theta)
     p = _delayed_payload(k, sets)
