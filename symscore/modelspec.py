@@ -48,15 +48,34 @@ class ModelSpecError(SymscoreError, ValueError):
 
 ALIASES = {"gmm": "gaussian_mixture", "mixture": "gaussian_mixture", "normal": "gaussian",
            "t": "student_t", "rbm": "gaussian_bernoulli_rbm", "exp": "exponential",
-           "natural_gaussian": "gaussian_natural", "rosenbrock": "banana"}
+           "natural_gaussian": "gaussian_natural", "rosenbrock": "banana",
+           "gmm_perturbed": "gaussian_mixture_perturbed"}
 #: constructors that take numeric arrays, not sizes, and so have no spec form
 _DATA_FAMILIES = {"gaussian_mixture_perturbed", "gaussian_perturbed"}
 _WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def _gaussian_perturbed(dim: int = 1, kind: str = "full") -> Density:
+    """N(μ, Σ) ∗ N(0, σ²I) for gaussian at its defaults: exact, σ the only parameter.
+
+    ``symscore sample gaussian:… --sampler annealed`` builds it at any θ by itself."""
+    return families.perturbed.perturb(families.gaussian(dim=dim, kind=kind))
+
+
+def _gaussian_mixture_perturbed(dim: int = 2, components: int = 2,
+                                kind: str = "full") -> Density:
+    """Σₖ πₖ N(μₖ, Σₖ + σ²I) for gaussian_mixture at its defaults: exact, σ the only parameter.
+
+    ``symscore sample gmm:… --sampler annealed`` builds it at any θ by itself."""
+    return families.perturbed.perturb(
+        families.gaussian_mixture(dim=dim, components=components, kind=kind))
+
+
 def _constructors() -> dict:
     table = {n: f for n, f in families.FAMILIES.items() if n not in _DATA_FAMILIES}
     table["gaussian_natural"] = families.gaussian_natural
+    table["gaussian_perturbed"] = _gaussian_perturbed
+    table["gaussian_mixture_perturbed"] = _gaussian_mixture_perturbed
     return table
 
 

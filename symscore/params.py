@@ -131,21 +131,25 @@ def _numbers(value, what: str) -> np.ndarray:
                          f"({' '.join(str(e).split())[:120]})") from None
 
 
-def pack(density, values) -> np.ndarray:
+def pack(density, values, fallback=None) -> np.ndarray:
     """θ as a flat float64 vector in ``density.params`` order.
 
     ``values`` is a flat sequence of length P, or a mapping from group names
     (arrays of the group's shape) and/or parameter names (scalars) to values.
-    Every parameter is checked against its domain.
+    ``fallback`` (a flat θ, e.g. ``density.defaults``) supplies the parameters a
+    mapping does not name. Every parameter is checked against its domain.
 
     >>> import symscore as ss
     >>> g = ss.families.gaussian(dim=1)
     >>> ss.pack(g, {"mean": [0.5], "prec_chol": [[2.0]]})
     array([0.5, 2. ])
+    >>> ss.pack(g, {"mean": [0.5]}, fallback=g.defaults)
+    array([0.5, 1. ])
     """
     params = density.params
     if isinstance(values, Mapping):
-        theta = np.full(len(params), np.nan)
+        theta = (np.full(len(params), np.nan) if fallback is None
+                 else np.array(fallback, dtype=float).reshape(len(params)))
         index = {p: i for i, p in enumerate(params)}
         by_name = {p.name: p for p in params}
         groups = {g.name: g for g in density.param_groups}
@@ -185,7 +189,7 @@ def pack(density, values) -> np.ndarray:
                 given[i] = how
                 theta[i] = v
         missing = [p.name for p, how in zip(params, given) if how is None]
-        if missing:
+        if missing and fallback is None:
             raise DomainError(f"no value given for parameter(s) {', '.join(missing[:8])}"
                               + (" ..." if len(missing) > 8 else ""))
     else:
@@ -220,6 +224,29 @@ def _check_fixed_zeros(group: ParamGroup, arr: np.ndarray) -> None:
         raise DomainError(f"parameter group {group.name!r}: entry {list(at)} = "
                           f"{float(arr[at])!r} must be 0 (it is not a parameter, e.g. the upper "
                           "triangle of a Cholesky factor)")
+
+
+def neutral_theta(density) -> np.ndarray:
+    """A start θ inside every parameter's domain, from the domains alone: 0 on ℝ, 1 on
+    (0, ∞) and [0, ∞), lo + 1 on (lo, ∞), hi − 1 on (−∞, hi), the midpoint of (lo, hi).
+
+    >>> import symscore as ss
+    >>> d = ss.Density.parse("-a*x**2 - b*x", ["x"], [("a", "positive"), ("b", (-1, 3))])
+    >>> neutral_theta(d)
+    array([1., 1.])
+    """
+    out = []
+    for dom in density.domains:
+        lo, hi, _, _ = _bounds(dom)
+        if np.isfinite(lo) and np.isfinite(hi):
+            out.append((lo + hi) / 2)
+        elif np.isfinite(lo):
+            out.append(1.0 if lo == 0 else lo + 1.0)
+        elif np.isfinite(hi):
+            out.append(hi - 1.0)
+        else:
+            out.append(0.0)
+    return np.array(out, dtype=float)
 
 
 def unpack(density, theta, check: bool = True) -> dict[str, np.ndarray]:

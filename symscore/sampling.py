@@ -108,17 +108,35 @@ def geometric_sigmas(sigma_max: float, sigma_min: float, n_levels: int) -> np.nd
 class SampleResult:
     """What a sampler returns.
 
+    Step counts: every count here is of Langevin steps taken by each chain, over all
+    noise levels. ``n_steps`` is that total — for annealed Langevin the argument
+    ``n_steps`` is per level, so ``result.n_steps == n_levels × steps_per_level``
+    (``n_steps=100`` with 5 levels gives 500); ``steps_per_level`` is the argument,
+    ``n_levels`` the number of noise levels (1 for ULA/MALA). ``thin``,
+    ``trace_steps`` and ``first_nonfinite_step`` count the same global steps, so
+    level ℓ (0-based) covers steps ℓ·steps_per_level + 1 … (ℓ+1)·steps_per_level.
+
     ``x`` (N, D) final states; ``trace`` (R, N, D) states after steps
     ``trace_steps`` (every ``thin`` steps) or None; ``acceptance`` (N,) per-chain
     acceptance rates (MALA) or None; ``nonfinite`` indices of chains that
     became NaN/inf and ``first_nonfinite_step`` (N,) the step after which each
     did (−1: never); ``nonfinite_proposals`` (N,) rejected non-finite MALA
-    proposals; ``step_sizes`` one per noise level (one for ULA/MALA).
+    proposals; ``step_sizes`` one per noise level (one for ULA/MALA); ``sigmas``
+    the noise levels (annealed) or None.
 
     ``runaway``: indices of chains that stayed finite but ended more than
     :data:`RUNAWAY_FACTOR` times the starting spread away from the starting centre
     (in some coordinate; spread = max(max |x0 − median|, |median|, 1) per
-    coordinate); ``healthy`` the mask of chains neither non-finite nor runaway."""
+    coordinate); ``healthy`` the mask of chains neither non-finite nor runaway.
+
+    >>> import numpy as np, symscore as ss
+    >>> d = ss.families.gaussian_perturbed([0.0], [[1.0]])
+    >>> r = ss.annealed_langevin(d, np.zeros((2, 1)), None, step_size=0.01, n_steps=100,
+    ...                          seed=0, thin=50, sigmas=ss.geometric_sigmas(5, 1, 5),
+    ...                          target="numpy")
+    >>> r.n_steps, r.n_levels, r.steps_per_level, r.trace_steps[:3].tolist()
+    (500, 5, 100, [50, 100, 150])
+    """
 
     method: str
     x: np.ndarray
@@ -134,6 +152,12 @@ class SampleResult:
     target: str = "cpu"
     runaway: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     seconds: float = field(default=0.0, compare=False)
+    n_levels: int = 1
+
+    @property
+    def steps_per_level(self) -> int:
+        """The sampler's ``n_steps`` argument (per noise level)."""
+        return self.n_steps // self.n_levels
 
     @property
     def nonfinite(self) -> np.ndarray:
@@ -172,7 +196,9 @@ class SampleResult:
         acc = ("" if self.acceptance is None
                else f", acceptance {np.mean(self.acceptance):.3f} (mean)")
         run = f", {self.n_runaway} runaway" if self.n_runaway else ""
-        return (f"SampleResult({self.method}, {self.x.shape[0]} chains × {self.n_steps} steps"
+        steps = (f"{self.n_steps} steps" if self.n_levels == 1 else
+                 f"{self.n_steps} steps ({self.n_levels} levels × {self.steps_per_level})")
+        return (f"SampleResult({self.method}, {self.x.shape[0]} chains × {steps}"
                 f", {self.n_nonfinite} non-finite{run}{acc}, target {self.target!r})")
 
 
@@ -244,7 +270,9 @@ def annealed_langevin(kernels, x0, theta, step_size, n_steps, seed, thin=None, *
     the paper's ε: ``step_size = step_from_paper_epsilon(ε)``). The density's
     noise-scale parameter is set to σᵢ at level i; ``theta`` gives the other
     parameters (its σ entry is ignored). ``denoise``: finish with
-    x ← x + σ_L²·s(x; σ_L). ``thin`` counts steps over all levels.
+    x ← x + σ_L²·s(x; σ_L). ``thin`` counts steps over all levels, like
+    ``result.n_steps`` (= ``n_steps`` × L) and ``result.trace_steps``; see
+    :class:`SampleResult`.
     """
     run = _Run("annealed_langevin", kernels, x0, theta, seed, target, annealed=True,
                first_chain=_first_chain)
@@ -361,7 +389,7 @@ class _Run:
             with np.errstate(all="ignore"):
                 G = self.kernels.score(self.X[ok], thetas[-1]) if np.any(ok) else 0.0
             self.X[ok] = self.X[ok] + sigmas[-1] ** 2 * G
-        return self.result(n_total, steps, thin, trace, bad=bad, sigmas=sigmas)
+        return self.result(n_total, steps, thin, trace, bad=bad, sigmas=sigmas, n_levels=L)
 
     def result(self, n_total, steps, thin, trace, bad=None, sigmas=None, **extra):
         if bad is None:

@@ -130,7 +130,7 @@ def test_density_file_model(tmp_path):
     (["sample", "gaussian:dim=1", "--chains", "-3"], "positive integer"),
     (["sample", "gaussian:dim=1", "--theta", "[1, 2, 3]"], "shape (2,)"),
     (["sample", "gaussian:dim=1", "--theta", "{oops"], "not valid JSON"),
-    (["sample", "gaussian:dim=1", "--sampler", "annealed"], "noise-scale"),
+    (["sample", "laplace:dim=1", "--sampler", "annealed"], "noise-scale"),
     (["sample", "gaussian:dim=3", "--plot", "f.png"], "1-D and 2-D"),
     (["compile", "gaussian:dim=2", "--target", "cuda"], "cuda"),
     (["demo", "--size", "huge"], "invalid choice"),

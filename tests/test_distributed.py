@@ -349,7 +349,7 @@ def test_cli_scheduler_errors(monkeypatch, capsys, tmp_path):
     assert "local:N needs a positive number" in capsys.readouterr().err
     monkeypatch.setitem(sys.modules, "distributed", None)
     assert main(args + ["--scheduler", "local:2"]) == 2
-    assert "symscore[dask]" in capsys.readouterr().err
+    assert '".[dask]"' in capsys.readouterr().err
 
 
 # -- packaging --------------------------------------------------------------------------------
@@ -365,5 +365,5 @@ def test_import_symscore_does_not_import_dask():
 def test_clear_error_without_the_extra(monkeypatch):
     from symscore.distributed import require_dask
     monkeypatch.setitem(sys.modules, "dask.array", None)
-    with pytest.raises(DaskUnavailableError, match=r"symscore\[dask\]"):
+    with pytest.raises(DaskUnavailableError, match=r'"\.\[dask\]"'):
         require_dask()

@@ -35,11 +35,18 @@ def load_model(spec: str):
 
 def theta_from_json(density, text: str | None):
     """θ from ``--theta`` (a JSON list in params order, or an object by group/param
-    name), else the model's defaults."""
+    name whose missing entries fall back to the model's defaults), else the
+    model's defaults. A model without parameters needs no θ."""
+    import numpy as np
     from ..params import pack
+    if density.n_params == 0 and text is None:
+        return np.zeros(0)
     if text is None:
         if density.defaults is None:
-            raise UsageError(f"{density.name} has no parameter values; pass --theta")
+            names = ", ".join(p.name for p in density.params[:8])
+            raise UsageError(f"{density.name} has no parameter values; pass --theta with "
+                             f"{names}{' …' if density.n_params > 8 else ''} (or declare "
+                             "[values] in the density file)")
         return pack(density, density.defaults)
     try:
         value = json.loads(text)
@@ -48,7 +55,7 @@ def theta_from_json(density, text: str | None):
             from None
     except RecursionError:
         raise UsageError("--theta nests too deeply to be a parameter value") from None
-    return pack(density, value)
+    return pack(density, value, fallback=density.defaults if isinstance(value, dict) else None)
 
 
 def check_out(path: str | None) -> None:
@@ -164,12 +171,26 @@ def check_memory(need: float, what: str) -> None:
                          "is available")
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's line breaks and shows each option's default (when it
+    has one worth showing: not None, False, or already in the help text)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        hidden = any(default is v for v in (None, False, argparse.SUPPRESS))
+        if ("%(default)" in text or "(default" in text or hidden
+                or not action.option_strings):
+            return text
+        return f"{text} (default: %(default)s)" if text else "default: %(default)s"
+
+
 def add_subcommand(subs, name, help_, description, example, fn):
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument("--debug", action="store_true", help="show tracebacks")
     p = subs.add_parser(name, help=help_, description=description, parents=[debug],
                         epilog=f"example:\n  {example}",
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+                        formatter_class=_HelpFormatter)
     p.set_defaults(func=fn)
     return p
 

@@ -55,6 +55,21 @@ def _sigmas(text: str):
         raise UsageError(f"--sigmas expects HI,LO,L (e.g. 20,1,10), got {text!r}") from None
 
 
+def _annealing_model(d, args):
+    """(density, θ) for annealed Langevin: a model with a noise scale σ as it is, a
+    built-in gaussian / gaussian_mixture replaced by its exact p_θ ∗ N(0, σ²I)."""
+    from ..families.perturbed import can_perturb, perturb
+    if d.noise_scale is not None:
+        return d, (theta_from_json(d, args.theta) if args.theta else None)
+    if not can_perturb(d):
+        raise UsageError(f"--sampler annealed needs a model with a noise-scale parameter σ "
+                         f"(a noise-perturbed density: a gaussian or gmm family, or a density "
+                         f"file declaring noise_scale); {d.name} has none")
+    perturbed = perturb(d, theta_from_json(d, args.theta))
+    progress(f"annealing the exact perturbed density {perturbed.name}")
+    return perturbed, None
+
+
 def run(args) -> int:
     from .scale import scheduled
     with scheduled(args) as dist:
@@ -68,9 +83,6 @@ def _run(args, dist) -> int:
     d = load_model(args.model)
     if args.plot and d.dim > 2:
         raise UsageError(f"--plot draws 1-D and 2-D models; {d.name} has dimension {d.dim}")
-    if args.sampler == "annealed" and d.noise_scale is None:
-        raise UsageError(f"--sampler annealed needs a model with a noise-scale parameter σ "
-                         f"(a noise-perturbed density); {d.name} has none")
     if args.out is not None and not args.out.endswith(".npy"):
         raise UsageError(f"--out must name a .npy file, got {args.out!r}")
     check_out(args.out)
@@ -79,7 +91,8 @@ def _run(args, dist) -> int:
                          f"{', '.join('.' + t for t in _FIGURE_TYPES)}")
     check_out(args.plot)
     _check_size(d, args)
-    theta = theta_from_json(d, args.theta) if args.sampler != "annealed" or args.theta else None
+    d, theta = _annealing_model(d, args) if args.sampler == "annealed" \
+        else (d, theta_from_json(d, args.theta))
     x0 = _initial_points(d, args.init, args.chains, args.seed)
     x0 = dist.chains(x0) if dist else x0
     progress(f"compiling {args.target} kernels for {d.name}")
@@ -95,7 +108,9 @@ def _run(args, dist) -> int:
         from ..outfiles import save_npy
         save_npy(args.out, r.x)
     healthy = r.x[r.healthy]
-    print(f"{r.method}: {r.x.shape[0]} chains × {r.n_steps} steps of {d.name} "
+    steps = (f"{r.n_steps} steps" if r.n_levels == 1 else
+             f"{r.n_levels} noise levels × {r.steps_per_level} steps")
+    print(f"{r.method}: {r.x.shape[0]} chains × {steps} of {d.name} "
           f"in {r.seconds:.2f} s; non-finite chains: {r.n_nonfinite}; "
           f"runaway chains: {r.n_runaway}")
     if r.n_nonfinite or r.n_runaway:
@@ -117,7 +132,7 @@ def _run(args, dist) -> int:
         density_theta = r.sigmas[-1:] if args.sampler == "annealed" and d.n_params == 1 \
             else (theta if theta is not None else None)
         samples_vs_density(d, r.x, density_theta, path=args.plot,
-                           title=f"{r.method}: {r.x.shape[0]} chains × {r.n_steps} steps")
+                           title=f"{r.method}: {r.x.shape[0]} chains × {steps}")
         print(f"wrote {args.plot}")
     return 1 if r.n_nonfinite or r.n_runaway else 0
 
@@ -139,25 +154,29 @@ def _check_size(d, args) -> None:
 def register(subs) -> None:
     p = add_subcommand(subs, "sample", "draw samples with Langevin, MALA or annealed Langevin",
              "Run N chains of unadjusted Langevin (x ← x + h·s(x) + √(2h)·z), MALA, or "
-             "annealed Langevin (Song & Ermon 2019; MODEL needs a noise scale σ, e.g. a "
-             "perturbed mixture) and save the final states with --out. Exit status 1 when "
-             "chains became NaN/inf or ran away (grew far beyond their start: the step size "
-             "is too large).", EXAMPLE, run)
+             "annealed Langevin (Song & Ermon 2019; MODEL needs a noise scale σ: a density "
+             "file declaring noise_scale, or a gaussian / gmm family, whose exact perturbed "
+             "density p ∗ N(0, σ²I) is built at θ) and save the final states with --out. "
+             "Exit status 1 when chains became NaN/inf or ran away (grew far beyond their "
+             "start: the step size is too large).", EXAMPLE, run)
     p.add_argument("model", metavar="MODEL")
-    p.add_argument("--sampler", choices=("langevin", "mala", "annealed"), default="langevin")
-    p.add_argument("--chains", type=positive_int, default=1024)
+    p.add_argument("--sampler", choices=("langevin", "mala", "annealed"), default="langevin",
+                   help="the sampler")
+    p.add_argument("--chains", type=positive_int, default=1024, help="number of chains")
     p.add_argument("--steps", type=positive_int, default=1000,
                    help="steps (per noise level for annealed)")
     p.add_argument("--step-size", type=positive_float, default=0.01,
                    help="h in x ← x + h·s + √(2h)·z (the paper's ε is 2h)")
     p.add_argument("--seed", type=seed_int, default=0, help="random seed in [0, 2**64)")
-    p.add_argument("--theta", help="parameters as JSON (list in order, or object by name)")
+    p.add_argument("--theta", help="parameters as JSON: a list in order, or an object by "
+                        "group/parameter name (unnamed ones keep the model's defaults)")
     p.add_argument("--init", default="auto",
                    help="starting points: 'auto' (N(0, I) on ℝ, inside the support "
                         "otherwise), 'uniform:LO,HI' or a .npy file")
     p.add_argument("--sigmas", default="20,1,10",
                    help="annealed: geometric noise levels HI,LO,L (default %(default)s)")
-    p.add_argument("--target", choices=("cpu", "numpy", "cuda"), default="cpu")
+    p.add_argument("--target", choices=("cpu", "numpy", "cuda"), default="cpu",
+                   help="where the chains run")
     p.add_argument("--out", help="save the final states here (.npy); nothing is saved "
                                  "without it")
     p.add_argument("--plot", help="save a figure of the samples against the density")

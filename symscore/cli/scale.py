@@ -23,7 +23,7 @@ __all__ = ["add_option", "scheduled", "Scaled"]
 def add_option(parser) -> None:
     parser.add_argument("--scheduler", metavar="ADDRESS|local:N",
                         help="run on Dask: a scheduler address (tcp://host:8786) or local:N "
-                             "worker processes; same output (needs symscore[dask])")
+                             "worker processes; same output (needs the [dask] extra)")
 
 
 class Scaled:

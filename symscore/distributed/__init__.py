@@ -19,7 +19,8 @@ This layer sits on top of the public API (nothing below it knows about Dask):
   per process;
 * :mod:`.scheduler` — ``--scheduler ADDRESS | local:N`` for the CLI.
 
-Needs the ``[dask]`` extra (``pip install symscore[dask]``); without it a dask
+Needs the ``[dask]`` extra (``pip install ".[dask]"`` in the source tree, or
+``pip install "dask[array]" distributed``); without it a dask
 input raises :class:`~symscore.errors.DaskUnavailableError`. Importing symscore
 never imports dask.
 
@@ -46,5 +47,6 @@ def require_dask(what: str = "dask arrays"):
         import dask.array as da
     except ImportError as exc:
         raise DaskUnavailableError(
-            f"using {what} needs the [dask] extra: pip install 'symscore[dask]' ({exc})") from None
+            f"using {what} needs dask: pip install \".[dask]\" in the symscore source tree "
+            f"(or pip install \"dask[array]\" distributed) ({exc})") from None
     return da

@@ -23,6 +23,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import time
 import warnings
@@ -35,7 +36,9 @@ from .arrays import _compute, _delayed_payload, _offsets, _rows
 
 __all__ = ["run"]
 
-_FIELDS = ("x", "trace", "first_nonfinite_step", "acceptance", "nonfinite_proposals")
+#: the per-chain fields of a SampleResult, concatenated over chunks (``runaway`` is
+#: recomputed on the client; the trace's chain axis is 1)
+_PER_CHAIN = ("x", "trace", "first_nonfinite_step", "acceptance", "nonfinite_proposals")
 
 
 def _chunk(block, first, payload, name, args):
@@ -46,17 +49,14 @@ def _chunk(block, first, payload, name, args):
         warnings.simplefilter("ignore", sampling.NonFiniteChainsWarning)
         warnings.simplefilter("ignore", sampling.RunawayChainsWarning)
         r = getattr(sampling, name)(k, block, **args, _first_chain=first, progress=False)
-    out = {f: getattr(r, f) for f in _FIELDS}
-    out["x0"] = np.array(k.samples(block, name="x0"))   # for the runaway test (whole population)
-    out.update(step_sizes=r.step_sizes, sigmas=r.sigmas, n_steps=r.n_steps, seed=r.seed,
-               trace_steps=r.trace_steps, method=r.method)
-    return out
+    # the starting points too: runaway chains are judged against all of them
+    return r, np.array(k.samples(block, name="x0"))
 
 
 def run(sampler, kernels, x0, *args, **kwargs):
     """Run ``sampler`` (the undecorated public function) on the chunks of x0."""
     import dask
-    from ..sampling import SampleResult, _as_kernels, _runaway, _start_spread, _warn_chains
+    from ..sampling import _as_kernels, _runaway, _start_spread, _warn_chains
     require_dask(f"{sampler.__name__} with a dask x0")
     started = time.perf_counter()
     bound = inspect.signature(sampler).bind(kernels, x0, *args, **kwargs)
@@ -72,18 +72,15 @@ def run(sampler, kernels, x0, *args, **kwargs):
     name = sampler.__name__
     parts = _compute([f(b, off, p, name, a) for b, off in
                       zip(X.to_delayed().ravel(), _offsets(X))])
-    first = parts[0]
+    results = [r for r, _ in parts]
     cat = {}
-    for field in _FIELDS:
-        vals = [q[field] for q in parts]
-        cat[field] = None if vals[0] is None else np.concatenate(
-            vals, axis=1 if field == "trace" else 0)
-    # runaway chains are judged against the spread of *all* starting points
-    centre, spread = _start_spread(np.concatenate([q["x0"] for q in parts]))
-    runaway = _runaway(cat["x"], cat["first_nonfinite_step"], centre, spread)
-    res = SampleResult(method=first["method"], seed=first["seed"], n_steps=first["n_steps"],
-                       step_sizes=first["step_sizes"], sigmas=first["sigmas"],
-                       trace_steps=first["trace_steps"], target=k.target, runaway=runaway,
-                       seconds=time.perf_counter() - started, **cat)
+    for fld in _PER_CHAIN:
+        vals = [getattr(r, fld) for r in results]
+        cat[fld] = None if vals[0] is None else np.concatenate(
+            vals, axis=1 if fld == "trace" else 0)
+    centre, spread = _start_spread(np.concatenate([x for _, x in parts]))
+    cat["runaway"] = _runaway(cat["x"], cat["first_nonfinite_step"], centre, spread)
+    # every other field (method, seed, step sizes, levels, …) is the same in every chunk
+    res = dataclasses.replace(results[0], seconds=time.perf_counter() - started, **cat)
     _warn_chains(res, stacklevel=4)
     return res

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DaskUnavailableError, SymscoreError
+from . import require_dask
 
 __all__ = ["parse", "session", "data_rows", "chain_rows", "open_npy"]
 
@@ -50,11 +51,13 @@ def session(spec: str | None):
         yield None
         return
     kind, value = parse(spec)
+    require_dask("--scheduler")
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:
-        raise DaskUnavailableError(f"--scheduler needs the [dask] extra: pip install "
-                                   f"'symscore[dask]' ({exc})") from None
+        raise DaskUnavailableError(f"--scheduler needs distributed: pip install \".[dask]\" "
+                                   f"in the symscore source tree (or pip install distributed) "
+                                   f"({exc})") from None
     if kind == "local":
         threads = str(max(1, (os.cpu_count() or 1) // value))
         with LocalCluster(n_workers=value, threads_per_worker=1, processes=True,

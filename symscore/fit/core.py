@@ -48,7 +48,7 @@ from . import checks as fit_checks, exact as fit_exact, numeric as fit_numeric
 from ..density import Density
 from ..errors import DensityError, FitError, InputValueError, ShapeError, SymscoreError
 from ..objectives import default_weights
-from ..params import in_domain, pack, unpack
+from ..params import in_domain, neutral_theta, pack, unpack
 from .result import FitResult, _interval_text
 
 __all__ = ["fit", "FitResult", "BoundaryBiasWarning", "FitWarning"]
@@ -214,7 +214,8 @@ def fit(density, X, theta0=None, method: str = "auto", weights=None, *,
         ``objective="weighted"``.
     objective : ``"auto"`` (see the module docstring), ``"ism"`` or ``"weighted"``;
         plain ISM where a boundary term survives needs ``allow_boundary_bias=True``.
-    theta0 : start of L-BFGS-B (flat or by name); default ``density.defaults``.
+    theta0 : start of L-BFGS-B (flat or by name); default ``density.defaults``, else
+        :func:`symscore.params.neutral_theta` (0 on ℝ, 1 on (0, ∞), midpoints, …).
         Unused by the exact path.
     prove : run the (cached) proofs of :mod:`symscore.proof` (without their optional
         confirmations): on a bounded support the ISM proof's boundary steps decide
@@ -374,9 +375,8 @@ def _fit_lbfgs(X, theta0, standard_errors, restarts, seed, tol, max_iter, target
     density = common["density"]
     params = density.params
     if theta0 is None:
-        if density.defaults is None:
-            raise FitError(f"{density.name} has no default parameters: pass theta0")
-        theta0 = density.defaults
+        # the model's defaults, else a neutral point of the domains (0 on ℝ, 1 on (0, ∞), …)
+        theta0 = density.defaults if density.defaults is not None else neutral_theta(density)
     theta0 = pack(density, theta0)
     f, engine = _loss_and_grad(density, common["objective"], common["weights"], target)
     bounds = fit_numeric.bounds_for(density)
