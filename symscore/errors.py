@@ -62,6 +62,11 @@ class SamplerError(SymscoreError, ValueError):
     noise levels, or a density without the noise-scale parameter a sampler needs)."""
 
 
+class DaskUnavailableError(BackendUnavailableError):
+    """A dask array or a Dask scheduler was used but the ``[dask]`` extra (dask[array],
+    distributed) is not installed."""
+
+
 class CacheError(SymscoreError, RuntimeError):
     """The kernel cache directory cannot be trusted or used (owned by another user,
     writable by group/others, not writable); the message names the fix."""

@@ -401,3 +401,26 @@ class Kernels:
             raise SymscoreError(f"need one weight per coordinate ({self.density.dim}), got "
                                 f"{len(ws)}")
         return ws
+
+
+# -- dask arrays: the same methods, delegated to symscore.distributed -------------------------
+
+def _dask_aware(method):
+    """``method`` unchanged for NumPy-like X; a dask array X (recognised without
+    importing dask) goes to :func:`symscore.distributed.arrays.dispatch`."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, X, *args, **kwargs):
+        if type(X).__module__.partition(".")[0] == "dask":
+            from .distributed.arrays import dispatch
+            return dispatch(self, method.__name__, X, *args, **kwargs)
+        return method(self, X, *args, **kwargs)
+    return wrapper
+
+
+for _name in ("log_density", "score", "divergence", "ism", "weighted_ism", "ism_loss",
+              "ism_loss_and_grad", "weighted_ism_loss", "weighted_ism_loss_and_grad",
+              "esm_loss", "dsm_loss", "ssm_loss"):
+    setattr(Kernels, _name, _dask_aware(getattr(Kernels, _name)))
+del _name

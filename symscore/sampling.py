@@ -204,8 +204,24 @@ class SampleResult:
 
 # -- public samplers ---------------------------------------------------------------------
 
+def _dask_aware(sampler):
+    """``sampler`` unchanged for NumPy-like x0; a dask array x0 (recognised without
+    importing dask) runs chunk by chunk on the Dask scheduler
+    (:mod:`symscore.distributed.samplers`), with the same chains."""
+    import functools
+
+    @functools.wraps(sampler)
+    def wrapper(kernels, x0, *args, **kwargs):
+        if type(x0).__module__.partition(".")[0] == "dask":
+            from .distributed.samplers import run
+            return run(sampler, kernels, x0, *args, **kwargs)
+        return sampler(kernels, x0, *args, **kwargs)
+    return wrapper
+
+
+@_dask_aware
 def langevin(kernels, x0, theta, step_size, n_steps, seed, thin=None, *, target=None,
-             progress=None) -> SampleResult:
+             progress=None, _first_chain: int = 0) -> SampleResult:
     """Unadjusted Langevin: n_steps of x ← x + h·s(x; θ) + √(2h)·z (h = ``step_size``;
     for a paper's ε use :func:`step_from_paper_epsilon`).
 
@@ -215,19 +231,20 @@ def langevin(kernels, x0, theta, step_size, n_steps, seed, thin=None, *, target=
     ``thin``: record the states every ``thin`` steps into ``result.trace``.
     Chains that become NaN/inf are reported (``result.nonfinite``, a warning).
     """
-    run = _Run("langevin", kernels, x0, theta, seed, target)
+    run = _Run("langevin", kernels, x0, theta, seed, target, first_chain=_first_chain)
     h = _positive(step_size, "step_size")
     T = _count(n_steps, "n_steps")
     return run.langevin(run.theta[None, :], np.array([h]), T, 1, thin, progress)
 
 
+@_dask_aware
 def mala(kernels, x0, theta, step_size, n_steps, seed, thin=None, *, target=None,
-         progress=None) -> SampleResult:
+         progress=None, _first_chain: int = 0) -> SampleResult:
     """Metropolis-adjusted Langevin: proposal y = x + h·s(x) + √(2h)·z, accepted
     with probability min(1, p~(y)q(x|y) / (p~(x)q(y|x))); proposals with a
     non-finite log-density, score or coordinate are rejected (and counted).
     Arguments as :func:`langevin`; ``result.acceptance`` holds per-chain rates."""
-    run = _Run("mala", kernels, x0, theta, seed, target)
+    run = _Run("mala", kernels, x0, theta, seed, target, first_chain=_first_chain)
     h = _positive(step_size, "step_size")
     T = _count(n_steps, "n_steps")
     run.check_start(need_logp=True)
@@ -242,8 +259,10 @@ def mala(kernels, x0, theta, step_size, n_steps, seed, thin=None, *, target=None
                       nonfinite_proposals=nonfinite)
 
 
+@_dask_aware
 def annealed_langevin(kernels, x0, theta, step_size, n_steps, seed, thin=None, *, sigmas,
-                      denoise: bool = False, target=None, progress=None) -> SampleResult:
+                      denoise: bool = False, target=None, progress=None,
+                      _first_chain: int = 0) -> SampleResult:
     """Annealed Langevin dynamics (Song & Ermon 2019, Algorithm 1).
 
     ``sigmas``: σ₁ > … > σ_L (see :func:`geometric_sigmas`); ``n_steps`` = T
@@ -255,7 +274,8 @@ def annealed_langevin(kernels, x0, theta, step_size, n_steps, seed, thin=None, *
     ``result.n_steps`` (= ``n_steps`` × L) and ``result.trace_steps``; see
     :class:`SampleResult`.
     """
-    run = _Run("annealed_langevin", kernels, x0, theta, seed, target, annealed=True)
+    run = _Run("annealed_langevin", kernels, x0, theta, seed, target, annealed=True,
+               first_chain=_first_chain)
     h = _positive(step_size, "step_size")
     T = _count(n_steps, "n_steps")
     sig = _sigmas(sigmas)
@@ -272,7 +292,8 @@ def annealed_langevin(kernels, x0, theta, step_size, n_steps, seed, thin=None, *
 class _Run:
     """Validated inputs and state of one sampler call."""
 
-    def __init__(self, method, kernels, x0, theta, seed, target, annealed=False):
+    def __init__(self, method, kernels, x0, theta, seed, target, annealed=False,
+                 first_chain=0):
         from .backends.rng import check_seed, seed_states
         self.method = method
         self.kernels = _as_kernels(kernels, target)
@@ -295,9 +316,10 @@ class _Run:
         self.seed = check_seed(seed)
         X = k.samples(x0, name="x0")
         self.X = np.array(X, dtype=X.dtype, order="C", copy=True)
-        _check_support(density, self.X)
+        self.first = first_chain  # global index of row 0 (chunks of a Dask run)
+        _check_support(density, self.X, first_chain)
         self.centre, self.spread = _start_spread(self.X)
-        self.S = seed_states(self.seed, self.X.shape[0])
+        self.S = seed_states(self.seed, self.X.shape[0], first=first_chain)
         self.runner = _runner(k)
         self.started = time.perf_counter()
 
@@ -313,11 +335,11 @@ class _Run:
                 bad |= ~np.isfinite(lp)
                 what = "log-density or score"
         if np.any(bad):
-            idx = np.flatnonzero(bad)
+            idx = np.flatnonzero(bad) + self.first
             raise InputValueError(
                 f"the {what} is not finite at x0 of chain(s) {idx[:8].tolist()}"
                 + (" ..." if idx.size > 8 else "") + f" (e.g. x0[{idx[0]}] = "
-                f"{self.X[idx[0]].tolist()}); start the chains inside the support")
+                f"{self.X[idx[0] - self.first].tolist()}); start the chains inside the support")
 
     def trace(self, n_total, thin):
         if thin is None:
@@ -370,7 +392,6 @@ class _Run:
         return self.result(n_total, steps, thin, trace, bad=bad, sigmas=sigmas, n_levels=L)
 
     def result(self, n_total, steps, thin, trace, bad=None, sigmas=None, **extra):
-        N = self.X.shape[0]
         if bad is None:
             bad = np.where(np.all(np.isfinite(self.X), axis=1), -1, 0).astype(np.int64)
         runaway = _runaway(self.X, bad, self.centre, self.spread)
@@ -381,20 +402,29 @@ class _Run:
             trace_steps=(thin * np.arange(1, trace.shape[0] + 1)) if thin is not None else None,
             sigmas=sigmas, target=self.kernels.target,
             seconds=time.perf_counter() - self.started, **extra)
-        if res.n_nonfinite:
-            first = int(bad[bad >= 0].min())
-            warnings.warn(
-                f"{self.method}: {res.n_nonfinite} of {N} chains became NaN/inf (the first "
-                f"after step {first}); the step size {float(np.max(steps)):g} is probably too "
-                "large for this density. Their indices are in result.nonfinite.",
-                NonFiniteChainsWarning, stacklevel=3)
-        if res.n_runaway:
-            warnings.warn(
-                f"{self.method}: {res.n_runaway} of {N} chains ran away: finite, but more than "
-                f"{RUNAWAY_FACTOR:.0e} times the starting spread from the start; the step size "
-                f"{float(np.max(steps)):g} is probably too large for this density. Their "
-                "indices are in result.runaway.", RunawayChainsWarning, stacklevel=3)
+        # (the user's frame: above result, the sampler (and _Run.langevin), the wrapper)
+        _warn_chains(res, stacklevel=5 if self.method == "mala" else 6)
         return res
+
+
+def _warn_chains(res, stacklevel):
+    """The non-finite and runaway chains warnings of a result (also used by the Dask
+    runner, once for all chunks)."""
+    N, steps = res.x.shape[0], res.step_sizes
+    if res.n_nonfinite:
+        bad = res.first_nonfinite_step
+        first = int(bad[bad >= 0].min())
+        warnings.warn(
+            f"{res.method}: {res.n_nonfinite} of {N} chains became NaN/inf (the first "
+            f"after step {first}); the step size {float(np.max(steps)):g} is probably too "
+            "large for this density. Their indices are in result.nonfinite.",
+            NonFiniteChainsWarning, stacklevel=stacklevel)
+    if res.n_runaway:
+        warnings.warn(
+            f"{res.method}: {res.n_runaway} of {N} chains ran away: finite, but more than "
+            f"{RUNAWAY_FACTOR:.0e} times the starting spread from the start; the step size "
+            f"{float(np.max(steps)):g} is probably too large for this density. Their "
+            "indices are in result.runaway.", RunawayChainsWarning, stacklevel=stacklevel)
 
 
 def _start_spread(X):
@@ -463,7 +493,7 @@ def _fill_noise(density, theta):
     return theta
 
 
-def _check_support(density, X):
+def _check_support(density, X, first=0):
     """Every coordinate of every chain inside the density's support."""
     for i, dom in enumerate(density.support):
         lo, hi = float(dom.start), float(dom.end)
@@ -474,7 +504,7 @@ def _check_support(density, X):
                  (col < hi if dom.right_open else col <= hi)
         if not np.all(inside):
             n = int(np.flatnonzero(~inside)[0])
-            raise DomainError(f"x0[{n}, {i}] = {col[n]!r} lies outside the support {dom} of "
+            raise DomainError(f"x0[{n + first}, {i}] = {col[n]!r} lies outside the support {dom} of "
                               f"{density.variables[i].name}")
 
 

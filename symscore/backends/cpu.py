@@ -82,6 +82,7 @@ class CpuOps(HostOps):
     """Runs the range drivers of the generated ``cpu`` modules of one density."""
 
     target = "cpu"
+    PARTS_ROWS = CHUNK  # rows per partial sum (GRAD_CHUNK for the θ-gradients)
 
     def per_sample(self, what: str, X, theta, spec=None):
         """One value per row of X of the per-sample function ``what``."""
@@ -99,23 +100,32 @@ class CpuOps(HostOps):
         return out
 
     def sum(self, what: str, X, theta, spec=None) -> float:
-        """Σ over rows of X of ``what`` (float64; chunk sums added in order)."""
+        """Σ over rows of X of ``what`` (float64; chunk sums added with ``math.fsum``)."""
+        return math.fsum(self.sum_parts(what, X, theta, spec))
+
+    def sum_parts(self, what: str, X, theta, spec=None) -> np.ndarray:
+        """The partial sums of :meth:`sum`, one per chunk of ``PARTS_ROWS`` rows."""
         mod = self.module(self.SETS[what], spec)
         th, c = self.prepare(mod, theta)
         part = np.zeros(_nchunks(X.shape[0]))
         run_chunks(getattr(mod, f"{what}_sums"), part.shape[0], (X,), (th, c, part))
-        return math.fsum(part)
+        return part
 
     def grad_sum(self, what: str, X, theta, spec=None):
         """(Σ f, Σ ∂θ f) over rows of X for f = ``what`` ("ism" or "weighted", from
         the ``<what>_grad`` kernel set); the gradient as a float64 array."""
+        part, gpart = self.grad_sum_parts(what, X, theta, spec)
+        return math.fsum(part), np.array([math.fsum(col) for col in gpart.T])
+
+    def grad_sum_parts(self, what: str, X, theta, spec=None):
+        """The partial sums of :meth:`grad_sum`: (n,) and (n, P), one row per chunk."""
         mod = self.module(f"{what}_grad", spec)
         th, c = self.prepare(mod, theta)
         n = _nchunks(X.shape[0], GRAD_CHUNK)
         part = np.zeros(n)
         gpart = np.zeros((n, mod.P))
         run_chunks(getattr(mod, f"{what}_grad_sums"), n, (X,), (th, c, part, gpart))
-        return math.fsum(part), np.array([math.fsum(col) for col in gpart.T])
+        return part, gpart
 
     def ism_grad_sum(self, X, theta):
         """(Σ ism, Σ ∂θ ism) over rows of X; the gradient as a float64 array."""
@@ -123,12 +133,16 @@ class CpuOps(HostOps):
 
     def dsm_sum(self, X, Z, sigma: float, weighted: bool, theta) -> float:
         """Σ over rows of the DSM integrand at x + σz (z = rows of Z)."""
+        return math.fsum(self.dsm_sum_parts(X, Z, sigma, weighted, theta))
+
+    def dsm_sum_parts(self, X, Z, sigma: float, weighted: bool, theta) -> np.ndarray:
+        """The partial sums of :meth:`dsm_sum`, one per chunk of ``PARTS_ROWS`` rows."""
         mod = self.module("dsm")
         th, c = self.prepare(mod, theta)
         part = np.zeros(_nchunks(X.shape[0]))
         fn = mod.dsm_weighted_sums if weighted else mod.dsm_sums
         run_chunks(fn, part.shape[0], (X, Z), (mod.DTYPE(sigma), th, c, part))
-        return math.fsum(part)
+        return part
 
     def ssm_sum(self, X, V, theta) -> float:
         """Σ over rows and projections j of vᵀHv + ½(vᵀs)², v = V[j, row]."""

@@ -249,16 +249,67 @@ def check_seed(seed) -> int:
     return seed
 
 
-def seed_states(seed, n_chains: int) -> np.ndarray:
-    """The ``(n_chains, 2)`` uint64 xoroshiro128+ states of ``seed`` (see module doc)."""
+def seed_states(seed, n_chains: int, first: int = 0) -> np.ndarray:
+    """The ``(n_chains, 2)`` uint64 xoroshiro128+ states of ``seed`` (see module doc)
+    of chains ``first`` … ``first + n_chains − 1`` (so that a slice of chains,
+    e.g. one Dask chunk, gets exactly its rows of the full array; the start is
+    reached with :func:`jump_ahead`, in O(log first)).
+
+    >>> bool(np.array_equal(seed_states(3, 2, first=5), seed_states(3, 7)[5:]))
+    True
+    """
     seed = check_seed(seed)
-    if isinstance(n_chains, bool) or not isinstance(n_chains, numbers.Integral) or n_chains < 0:
-        raise SamplerError(f"n_chains must be a non-negative integer, got {n_chains!r}")
+    for name, v in (("n_chains", n_chains), ("first", first)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+            raise SamplerError(f"{name} must be a non-negative integer, got {v!r}")
     sm, s0 = splitmix64(_U(seed))
     _, s1 = splitmix64(_U(sm))   # numba returns Python ints: keep the words uint64
+    if first:
+        s0, s1 = jump_ahead(s0, s1, int(first))
     states = np.empty((int(n_chains), 2), dtype=np.uint64)
     _fill_states(states, _U(s0), _U(s1))
     return states
+
+
+_JUMP_MATRIX = []
+
+
+def _bits(s0, s1) -> np.ndarray:
+    words = np.array([int(s0), int(s1)], dtype=np.uint64)
+    return ((words[:, None] >> np.arange(64, dtype=np.uint64)) & _ONE).astype(np.int64).ravel()
+
+
+def _words(bits) -> tuple:
+    b = (np.asarray(bits) % 2).astype(np.uint64).reshape(2, 64)
+    w = np.bitwise_or.reduce(b << np.arange(64, dtype=np.uint64), axis=1)
+    return _U(w[0]), _U(w[1])
+
+
+def jump_ahead(s0, s1, k: int) -> tuple:
+    """The state ``k`` jumps (k·2⁶⁴ steps) ahead of ``(s0, s1)``, as k applications
+    of :func:`xoroshiro128p_jump` would give it: the jump is linear over GF(2), so
+    its 128×128 bit matrix is raised to the k-th power by repeated squaring.
+
+    >>> s = (_U(1), _U(2))
+    >>> t = xoroshiro128p_jump(*xoroshiro128p_jump(*xoroshiro128p_jump(*s)))
+    >>> jump_ahead(*s, 3) == (_U(t[0]), _U(t[1]))
+    True
+    """
+    if not _JUMP_MATRIX:
+        cols = []
+        for b in range(128):
+            e = [0, 0]
+            e[b // 64] = 1 << (b % 64)
+            cols.append(_bits(*xoroshiro128p_jump(_U(e[0]), _U(e[1]))))
+        _JUMP_MATRIX.append(np.stack(cols, axis=1))
+    M, v = _JUMP_MATRIX[0], _bits(s0, s1)
+    while k:
+        if k & 1:
+            v = (M @ v) % 2
+        k >>= 1
+        if k:
+            M = (M @ M) % 2
+    return _words(v)
 
 
 @njit(parallel=True)

@@ -12,12 +12,18 @@ EXAMPLE = 'symscore fit gaussian:dim=2 data.npy --json'
 
 
 def run(args) -> int:
+    from .scale import scheduled
+    with scheduled(args) as dist:
+        return _run(args, dist)
+
+
+def _run(args, dist) -> int:
     import numpy as np
     from ..errors import FitError
     from ..fit import FitWarning, fit
     check_out(args.out)
     d = load_model(args.model)
-    X = load_array(args.data)
+    X = dist.data(args.data) if dist else load_array(args.data)
     theta0 = None if args.theta0 is None else theta_from_json(d, args.theta0)
     check_memory(8.0 * 4 * X.size, f"fitting {X.shape[0]} samples")
     progress(f"fitting {d.name} to {X.shape[0]} samples")
@@ -75,3 +81,5 @@ def register(subs) -> None:
     p.add_argument("--method", choices=("auto", "exact", "lbfgs"), default="auto")
     p.add_argument("--theta0", help="start of L-BFGS-B as JSON (default: model values)")
     p.add_argument("--out", help="write to this file instead of stdout")
+    from .scale import add_option
+    add_option(p)

@@ -71,6 +71,12 @@ def _annealing_model(d, args):
 
 
 def run(args) -> int:
+    from .scale import scheduled
+    with scheduled(args) as dist:
+        return _run(args, dist)
+
+
+def _run(args, dist) -> int:
     import numpy as np
     from .. import sampling
     from ..kernels import compile as compile_kernels
@@ -88,6 +94,7 @@ def run(args) -> int:
     d, theta = _annealing_model(d, args) if args.sampler == "annealed" \
         else (d, theta_from_json(d, args.theta))
     x0 = _initial_points(d, args.init, args.chains, args.seed)
+    x0 = dist.chains(x0) if dist else x0
     progress(f"compiling {args.target} kernels for {d.name}")
     k = compile_kernels(d, target=args.target)
     common = dict(step_size=args.step_size, n_steps=args.steps, seed=args.seed)
@@ -179,3 +186,5 @@ def register(subs) -> None:
     p.add_argument("--out", help="save the final states here (.npy); nothing is saved "
                                  "without it")
     p.add_argument("--plot", help="save a figure of the samples against the density")
+    from .scale import add_option
+    add_option(p)

@@ -65,6 +65,9 @@ class FitWarning(UserWarning):
 # -- input checks ----------------------------------------------------------------------
 
 def _as_data(density, X) -> np.ndarray:
+    if type(X).__module__.partition(".")[0] == "dask":   # checked chunk by chunk
+        from ..distributed.fitting import as_data
+        return as_data(density, X)
     try:
         X = np.array(X, dtype=np.float64, order="C")
     except (TypeError, ValueError):
@@ -310,8 +313,7 @@ def _fit_exact(X, standard_errors, common) -> FitResult:
         converged, message = True, f"closed form: one linear solve (condition {cond:.3g})"
     cov, note = None, ""
     if standard_errors and converged:
-        g = plan.sample_gradients(X, theta)
-        V = np.cov(g, rowvar=False, bias=True).reshape(len(theta), len(theta))
+        V = plan.gradient_covariance(X, theta, center=A @ theta + b)
         cov, note = fit_numeric.sandwich(A, V, len(X), density.params)
         note = note or "sandwich A⁻¹VA⁻¹/N with exact per-sample gradients"
     return _result(theta, loss, 0, converged, message, "exact", cov, note, at_bound, cond, {},

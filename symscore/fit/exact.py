@@ -30,6 +30,7 @@ they are small (D·P + P + 1 expressions) and the sums are BLAS contractions.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from functools import lru_cache
@@ -176,19 +177,36 @@ class QuadraticPlan:
 
     @property
     def _chunk(self) -> int:
-        return max(256, _CHUNK_FLOATS // (self.density.dim * self.density.n_params + 1))
+        """Rows per block: a power of two (so that Dask chunks of 2¹⁶·k rows align)."""
+        rows = max(256, _CHUNK_FLOATS // (self.density.dim * self.density.n_params + 1))
+        return 1 << (rows.bit_length() - 1)
 
     def moments(self, X):
-        """(Ā, b̄, c̄): sample means of A(x), b(x), c(x) over the rows of X."""
+        """(Ā, b̄, c̄): sample means of A(x), b(x), c(x) over the rows of X (a dask
+        array: block sums computed chunk by chunk on the workers).
+
+        Sums run over fixed blocks of :attr:`_chunk` rows and the block sums are
+        added with ``math.fsum`` (correctly rounded), so the result does not depend
+        on how the blocks are grouped — the Dask path gives the same bits."""
+        if type(X).__module__.partition(".")[0] == "dask":
+            from ..distributed.fitting import moments
+            return moments(self, X)
+        A, b, c = self.block_sums(X)
+        N = len(X)
+        return _fsum0(A) / N, _fsum0(b) / N, _fsum0(c) / N
+
+    def block_sums(self, X):
+        """Per block of ``_chunk`` rows: (Σ A (n, P, P), Σ b (n, P), Σ c (n,))."""
         P, N, m = self.density.n_params, len(X), self._chunk
-        A, b, c = np.zeros((P, P)), np.zeros(P), 0.0
+        As, bs, cs = [], [], []
         for lo in range(0, N, m):
             G, bi, ci, h = self._eval(X[lo:lo + m])
             Gf = G.reshape(-1, P)
-            A += (G * h[:, :, None]).reshape(-1, P).T @ Gf   # Σₙ Σⱼ hⱼ Gⱼᵀ Gⱼ (BLAS)
-            b += bi.sum(axis=0)
-            c += float(ci.sum())
-        return A / N, b / N, c / N
+            As.append((G * h[:, :, None]).reshape(-1, P).T @ Gf)  # Σₙ Σⱼ hⱼ Gⱼᵀ Gⱼ (BLAS)
+            bs.append(bi.sum(axis=0))
+            cs.append(float(ci.sum()))
+        n = len(cs)
+        return (np.array(As).reshape(n, P, P), np.array(bs).reshape(n, P), np.array(cs))
 
     def sample_gradients(self, X, theta):
         """∇θ of the integrand per sample, A(xᵢ)θ + b(xᵢ) (N×P)."""
@@ -197,6 +215,36 @@ class QuadraticPlan:
             G, bi, _, h = self._eval(X[lo:lo + m])
             out[lo:lo + m] = np.einsum("nj,njk,nj->nk", h, G, G @ theta) + bi
         return out
+
+    def gradient_covariance(self, X, theta, center):
+        """The (biased) covariance of the per-sample θ-gradients gᵢ = A(xᵢ)θ + b(xᵢ):
+        Σ(g − m)(g − m)ᵀ/N − d dᵀ with d = Σ(g − m)/N, m = ``center`` (their mean
+        Āθ + b̄, known from the moments, so one pass suffices); block sums added
+        with ``math.fsum`` as in :meth:`moments`. A dask X runs on the workers."""
+        if type(X).__module__.partition(".")[0] == "dask":
+            from ..distributed.fitting import gradient_covariance
+            return gradient_covariance(self, X, theta, center)
+        S, s = self.gradient_block_sums(X, theta, center)
+        N = len(X)
+        d = _fsum0(s) / N
+        return _fsum0(S) / N - np.outer(d, d)
+
+    def gradient_block_sums(self, X, theta, center):
+        """Per block of ``_chunk`` rows: (Σ (g − m)(g − m)ᵀ (n, P, P), Σ (g − m) (n, P))."""
+        P, m = self.density.n_params, self._chunk
+        Ss, ss = [], []
+        for lo in range(0, len(X), m):
+            g = self.sample_gradients(X[lo:lo + m], theta) - center
+            Ss.append(g.T @ g)
+            ss.append(g.sum(axis=0))
+        return np.array(Ss).reshape(len(ss), P, P), np.array(ss).reshape(len(ss), P)
+
+
+def _fsum0(blocks) -> np.ndarray | float:
+    """``math.fsum`` over axis 0 (element by element)."""
+    a = np.asarray(blocks, dtype=np.float64)
+    flat = np.array([math.fsum(col) for col in a.reshape(a.shape[0], -1).T])
+    return float(flat[0]) if a.ndim == 1 else flat.reshape(a.shape[1:])
 
 
 @lru_cache(maxsize=64)
