@@ -236,6 +236,7 @@ def check_structured(ctx):
           np.r_[c.ism_loss_and_grad(X, th)], 1e-12)
     close("structured dsm", g.dsm_loss(X, th, 0.5, seed=3), c.dsm_loss(X, th, 0.5, seed=3),
           1e-12)
+    close("structured ssm", g.ssm_loss(X, th, 2, seed=4), c.ssm_loss(X, th, 2, seed=4), 1e-12)
     x0 = rng.normal(size=(min(ctx.size["chains"], 16), 3))
     res = [_sample(ctx, method, d, t, x0, th, step_size=0.1, n_steps=5, seed=7)
            for method in ("langevin", "mala") for t in ("cpu", "cuda")]

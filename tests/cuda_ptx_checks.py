@@ -116,7 +116,7 @@ def main() -> int:
     structured = ss.families.gaussian(dim=3, structured=True)
     failed += main_density(structured, None, ("float64", "float32"),
                            lambda dt: {k: v for k, v in signatures(dt).items()
-                                       if k in ("core", "ism_grad", "dsm")}, "structured/")
+                                       if k in ("core", "ism_grad", "dsm", "ssm")}, "structured/")
     return 1 if failed else 0
 
 

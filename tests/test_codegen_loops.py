@@ -204,6 +204,9 @@ def test_structured_kernels_equal_unrolled_ones():
     l2, g2 = ku.ism_loss_and_grad(X, th)
     assert l1 == pytest.approx(l2, rel=1e-12)
     np.testing.assert_allclose(g1, g2, rtol=1e-11, atol=1e-12)
+    for kind in ("rademacher", "gaussian"):  # the full Hessian H[j, l] of the ssm set
+        assert k.ssm_loss(X, th, 2, kind, seed=4) == pytest.approx(
+            ku.ssm_loss(X, th, 2, kind, seed=4), rel=1e-12)
 
 
 def test_structured_gaussian_closed_forms_at_odd_D():
@@ -251,8 +254,8 @@ def test_structured_samplers_equal_unrolled_ones():
 def test_structured_unsupported_sets_raise():
     d = ss.families.gaussian(dim=3, structured=True)
     from symscore.codegen.loops_module import generate_source
-    with pytest.raises(ss.CodegenError, match="ssm"):
-        generate_source(d, "ssm", digest="0" * 64)
+    with pytest.raises(ss.CodegenError, match="weighted"):
+        generate_source(d, "weighted", digest="0" * 64)
     with pytest.raises(ss.CodegenError, match="numpy"):
         generate_source(d, "core", target="numpy", digest="0" * 64)
 

@@ -4,8 +4,10 @@ Same contract as the unrolled modules (see :mod:`symscore.codegen`): globals
 ``D, P, NC, DTYPE, FASTMATH, OP_COUNTS``; ``consts(theta, c)``; row forms
 ``logp, score, logp_score`` and ``logp_c, score_c, logp_score_c, divergence_c,
 ism_c`` (kernel set ``core``), ``ism_grad_c`` (``ism_grad``), ``dsm_c``,
-``dsm_weighted_c`` (``dsm``); CPU range drivers ``<f>_values`` / ``<f>_sums`` /
-``ism_grad_sums`` / ``dsm_sums`` / ``dsm_weighted_sums`` with the argument
+``dsm_weighted_c`` (``dsm``), ``score_hessian_c`` and ``ssm_from`` (``ssm``; the
+full Hessian, D² numbers per sample); CPU range drivers ``<f>_values`` /
+``<f>_sums`` / ``ism_grad_sums`` / ``dsm_sums`` / ``dsm_weighted_sums`` /
+``ssm_sums`` with the argument
 order of :mod:`.ranges` (driven unchanged by :mod:`symscore.backends.cpu`),
 ``score_block`` / ``logp_score_block`` for the sampler templates, and every
 registered driver template of the target. (No ``*_col`` forms: no driver uses
@@ -38,7 +40,7 @@ from .templates import templates_for
 __all__ = ["generate_source", "LOOP_KERNEL_SETS", "LOOPS_VERSION"]
 
 LOOPS_VERSION = "1"
-LOOP_KERNEL_SETS = ("core", "ism_grad", "dsm")
+LOOP_KERNEL_SETS = ("core", "ism_grad", "dsm", "ssm")
 _JIT = '@numba.njit(fastmath=FASTMATH, cache=True, error_model="numpy")'
 _JIT_INLINE = ('@numba.njit(fastmath=FASTMATH, cache=True, error_model="numpy", '
                'inline="always")')
@@ -284,7 +286,49 @@ def _header(density, kernel_set, target, dtype, digest, fns) -> str:
             + '"' * 3 + body + "\n" + '"' * 3)
 
 
-_SETS = {"core": _core, "ism_grad": _ism_grad, "dsm": _dsm}
+_SSM_FROM = _JIT + """
+def ssm_from(s, H, v):
+    # sliced integrand v'Hv + (v's)^2 / 2 (H row-major D*D)
+    q = 0.0
+    p = 0.0
+    for j in range(D):
+        hv = 0.0
+        for l in range(D):
+            hv += H[j * D + l] * v[l]
+        q += v[j] * hv
+        p += v[j] * s[j]
+    return q + 0.5 * p * p"""
+
+
+def _ssm(env, st, target):
+    """score_hessian_c (s and the full Hessian, D² entries per sample) and ssm_from."""
+    from ..structured.indexed import derivative
+    D = int(st.D)
+    j, l = st.j, sp.Symbol("_l", integer=True)
+    R = {j: (sp.S.Zero, sp.Integer(D - 1)), l: (sp.S.Zero, sp.Integer(D - 1))}
+    H = derivative(st.score, st.x[l], dict(R))
+    fn = _function(env, "score_hessian_c", [
+        Output("store", "s", (j,), {j: R[j]}, st.score),
+        Output("store", "H", (j, l), R, H)])
+    bodies = [_row("score_hessian_c", ["x", "theta", "c", "s", "H"], fn,
+                   "s = ∇x log p~, H = ∇x∇xᵀ log p~ (row-major D·D)."), _SSM_FROM]
+    if target == "cpu":
+        src = [RANGE_DECORATOR, "def ssm_sums(X, V, k0, k1, theta, c, part):",
+               "    '''Σ over samples and projections of vᵀHv + ½(vᵀs)², v = V[m, n].'''",
+               "    _N = X.shape[0]", "    s = np.empty(D, DTYPE)",
+               "    H = np.empty(D * D, DTYPE)"]
+        src += _indent(fn.allocs)
+        loop = ["x = X[_r]"] + fn.lines + ["for _m in range(V.shape[0]):",
+                                           "    _acc += ssm_from(s, H, V[_m, _r])"]
+        body = ["for _k in range(k0, k1):", f"    _lo = _k * {CHUNK}",
+                f"    _hi = min(_lo + {CHUNK}, _N)", "    _acc = 0.0"]
+        body += _indent(["for _r in range(_lo, _hi):"] + _indent(loop))
+        body.append("    part[_k] = _acc")
+        bodies.append("\n".join(src + _indent(body)))
+    return {"score_hessian_c": fn}, bodies
+
+
+_SETS = {"core": _core, "ism_grad": _ism_grad, "dsm": _dsm, "ssm": _ssm}
 
 
 def generate_source(density, kernel_set: str, target: str = "cpu", dtype: str = "float64",
