@@ -20,8 +20,9 @@ indices (hash-consed: equal sub-expressions are computed once per function):
 
 So the Gaussian score −Σₖ P[j,k](x[k] − μ[k]) becomes one loop computing
 d[k] = x[k] − μ[k] and one D×D mat-vec, and ½Σⱼ sⱼ² reuses nothing it need not
-recompute. Loop bounds are printed in terms of the module globals (``D``,
-``DIM_K``...), never unrolled: the code does not grow with D.
+recompute. Loop bounds are printed as written: in terms of dimension globals
+(``D`` below) or as integers (the structured families carry concrete bounds);
+loops are never unrolled, so the code does not grow with D.
 
 >>> import sympy as sp
 >>> D = sp.Symbol("D", integer=True, positive=True)
@@ -63,6 +64,7 @@ def generate_source(density, kernel_set, target="cpu", dtype="float64", spec=Non
     """The module source of a structured density (see :mod:`.loops_module`)."""
     from .loops_module import generate_source as gen
     return gen(density, kernel_set, target, dtype, spec, digest)
+
 
 # θ-only temporaries larger than this many entries are recomputed per sample
 # instead of being stored in c
