@@ -157,6 +157,23 @@ class Structure:
         return self.tidy(contract(sp.Sum(self.diagonal_hessian, (J, 0, self.D - 1)), {}))
 
     @cached_property
+    def score_is_affine(self) -> bool:
+        """True when s(x) = A x + b with A, b free of x: every Hessian entry
+        ∂s_j/∂x[m] (index form, free j and m) is free of x. Then the ISM integrand
+        is a quadratic polynomial in x and its sample mean depends on the data only
+        through their mean and covariance (:mod:`symscore.moments`).
+
+        >>> import symscore as ss
+        >>> ss.families.gaussian(dim=50).structure.score_is_affine
+        True
+        >>> ss.families.ica(dim=50).structure.score_is_affine
+        False
+        """
+        m = sp.Symbol("_m", integer=True)
+        R = {J: (0, self.D - 1), m: (0, self.D - 1)}
+        return not derivative(self.score, self.x[m], R).has(self.x)
+
+    @cached_property
     def ism(self) -> sp.Expr:
         """Hyvärinen's integrand ∇·s + ½ Σ_j s_j² (no free index)."""
         return self.divergence + sp.Sum(self.score**2, (J, 0, self.D - 1)) / 2
