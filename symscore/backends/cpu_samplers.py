@@ -54,9 +54,9 @@ def _rules_digest() -> str:
 
 _IMPORTS = f"""
 # update rules: symscore.backends.langevin / .rng, sources digest {_rules_digest()}
-from symscore.backends.langevin import (ula_pair as _ula_pair, ula_single as _ula_single,
-    propose_pair as _propose_pair, propose_single as _propose_single,
+from symscore.backends.langevin import (drift_noise as _drift_noise,
     mala_log_alpha as _mala_log_alpha, mala_accept as _mala_accept)
+from symscore.backends.rng import next_normal_pair as _normal_pair
 """
 
 # shared by both drivers: buffers, then per block: copy chains lo..hi in
@@ -66,7 +66,10 @@ _PROLOGUE = f"""
     xb = np.empty((D, B), DTYPE)
     gb = np.empty((D, B), DTYPE)
     s0b = np.empty(B, np.uint64)
-    s1b = np.empty(B, np.uint64)"""
+    s1b = np.empty(B, np.uint64)
+    za = np.empty(B, np.float64)
+    zb = np.empty(B, np.float64)
+    fin = np.empty(B, np.bool_)"""
 
 _BLOCK = """
     for k in range(k0, k1):
@@ -106,19 +109,25 @@ def smp_langevin(X, S, k0, k1, thetas, C, steps, T, t_begin, t_end, thin, trace,
             c = C[l]
             score_block(xb, m, theta, c, gb)
             for i in range(0, D - 1, 2):
+                # the pair's normals for the block's chains, then the update (two
+                # loops over chains that vectorise; one fused loop does not)
                 for n in range(m):
-                    xb[i, n], xb[i + 1, n], s0b[n], s1b[n] = _ula_pair(
-                        xb[i, n], xb[i + 1, n], gb[i, n], gb[i + 1, n], h, noise,
-                        s0b[n], s1b[n])
+                    za[n], zb[n], s0b[n], s1b[n] = _normal_pair(s0b[n], s1b[n])
+                for n in range(m):
+                    xb[i, n] = _drift_noise(xb[i, n], gb[i, n], h, noise, za[n])
+                    xb[i + 1, n] = _drift_noise(xb[i + 1, n], gb[i + 1, n], h, noise, zb[n])
             if D % 2 == 1:
                 for n in range(m):
-                    xb[D - 1, n], s0b[n], s1b[n] = _ula_single(
-                        xb[D - 1, n], gb[D - 1, n], h, noise, s0b[n], s1b[n])
+                    za[n], zb[n], s0b[n], s1b[n] = _normal_pair(s0b[n], s1b[n])
+                for n in range(m):
+                    xb[D - 1, n] = _drift_noise(xb[D - 1, n], gb[D - 1, n], h, noise, za[n])
             for n in range(m):
-                finite = True
-                for i in range(D):
-                    finite = finite and math.isfinite(xb[i, n])
-                if not finite and bad[lo + n] < 0:
+                fin[n] = True
+            for i in range(D):
+                for n in range(m):
+                    fin[n] = fin[n] & math.isfinite(xb[i, n])
+            for n in range(m):
+                if not fin[n] and bad[lo + n] < 0:
                     bad[lo + n] = t + 1{_RECORD}{_EPILOGUE}
 """
 
@@ -133,40 +142,51 @@ def smp_mala(X, S, k0, k1, theta, c, step, t_begin, t_end, thin, trace, accepted
     yb = np.empty((D, B), DTYPE)
     gyb = np.empty((D, B), DTYPE)
     lyb = np.empty(B, DTYPE)
-    zsq = np.empty(B, np.float64){_BLOCK}
+    zsq = np.empty(B, np.float64)
+    rev = np.empty(B, np.float64)
+    acc = np.empty(B, np.bool_){_BLOCK}
         logp_score_block(xb, m, theta, c, gb, lb)
         for t in range(t_begin, t_end):
             for n in range(m):
                 zsq[n] = 0.0
             for i in range(0, D - 1, 2):
                 for n in range(m):
-                    yb[i, n], yb[i + 1, n], q, s0b[n], s1b[n] = _propose_pair(
-                        xb[i, n], xb[i + 1, n], gb[i, n], gb[i + 1, n], h, noise,
-                        s0b[n], s1b[n])
-                    zsq[n] += q
+                    za[n], zb[n], s0b[n], s1b[n] = _normal_pair(s0b[n], s1b[n])
+                for n in range(m):
+                    yb[i, n] = _drift_noise(xb[i, n], gb[i, n], h, noise, za[n])
+                    yb[i + 1, n] = _drift_noise(xb[i + 1, n], gb[i + 1, n], h, noise, zb[n])
+                    zsq[n] += za[n] * za[n] + zb[n] * zb[n]
             if D % 2 == 1:
                 for n in range(m):
-                    yb[D - 1, n], q, s0b[n], s1b[n] = _propose_single(
-                        xb[D - 1, n], gb[D - 1, n], h, noise, s0b[n], s1b[n])
-                    zsq[n] += q
+                    za[n], zb[n], s0b[n], s1b[n] = _normal_pair(s0b[n], s1b[n])
+                for n in range(m):
+                    yb[D - 1, n] = _drift_noise(xb[D - 1, n], gb[D - 1, n], h, noise, za[n])
+                    zsq[n] += za[n] * za[n]
             logp_score_block(yb, m, theta, c, gyb, lyb)
+            # reverse term and finiteness with the chains innermost (vectorised; the
+            # sum over i runs in the same order for every chain)
             for n in range(m):
-                rev = 0.0
-                finite = math.isfinite(lyb[n])
-                for i in range(D):
+                rev[n] = 0.0
+                fin[n] = math.isfinite(lyb[n])
+            for i in range(D):
+                for n in range(m):
                     d = xb[i, n] - yb[i, n] - h * gyb[i, n]
-                    rev += d * d
-                    finite = finite and math.isfinite(yb[i, n]) and math.isfinite(gyb[i, n])
-                log_alpha = _mala_log_alpha(lyb[n], lb[n], rev, zsq[n], h)
-                ok, s0b[n], s1b[n] = _mala_accept(log_alpha, finite, s0b[n], s1b[n])
+                    rev[n] += d * d
+                    fin[n] = fin[n] & math.isfinite(yb[i, n]) & math.isfinite(gyb[i, n])
+            for n in range(m):
+                log_alpha = _mala_log_alpha(lyb[n], lb[n], rev[n], zsq[n], h)
+                ok, s0b[n], s1b[n] = _mala_accept(log_alpha, fin[n], s0b[n], s1b[n])
+                acc[n] = ok
                 if ok:
                     accepted[lo + n] += 1
                     lb[n] = lyb[n]
-                    for i in range(D):
+                elif not fin[n]:
+                    nonfinite[lo + n] += 1
+            for i in range(D):
+                for n in range(m):
+                    if acc[n]:
                         xb[i, n] = yb[i, n]
-                        gb[i, n] = gyb[i, n]
-                elif not finite:
-                    nonfinite[lo + n] += 1{_RECORD}{_EPILOGUE}
+                        gb[i, n] = gyb[i, n]{_RECORD}{_EPILOGUE}
 """
 
 _OWNER = __name__

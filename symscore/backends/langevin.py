@@ -34,38 +34,45 @@ import math
 from .numba_cache import njit
 from .rng import next_normal_pair, next_open_uniform
 
-__all__ = ["ula_pair", "ula_single", "propose_pair", "propose_single", "mala_log_alpha",
+__all__ = ["drift_noise", "ula_pair", "ula_single", "propose_pair", "propose_single", "mala_log_alpha",
            "mala_accept"]
 
 _jit_inline = njit(inline="always")   # cached in the symscore kernel cache
 
 
 @_jit_inline
+def drift_noise(x, g, step, noise, z):
+    """One coordinate of a ULA step or MALA proposal: x + step·g + noise·z (the CPU
+    drivers draw a block's normals first, then apply this: both loops vectorise)."""
+    return x + step * g + noise * z
+
+
+@_jit_inline
 def ula_pair(x0, x1, g0, g1, step, noise, s0, s1):
     """Coordinates (x0, x1) ← x + step·g + noise·z (noise = √(2·step)); ``(x0', x1', s0', s1')``."""
     z0, z1, s0, s1 = next_normal_pair(s0, s1)
-    return x0 + step * g0 + noise * z0, x1 + step * g1 + noise * z1, s0, s1
+    return drift_noise(x0, g0, step, noise, z0), drift_noise(x1, g1, step, noise, z1), s0, s1
 
 
 @_jit_inline
 def ula_single(x0, g0, step, noise, s0, s1):
     """The last coordinate of an odd dimension (the pair's sine is dropped)."""
     z0, _, s0, s1 = next_normal_pair(s0, s1)
-    return x0 + step * g0 + noise * z0, s0, s1
+    return drift_noise(x0, g0, step, noise, z0), s0, s1
 
 
 @_jit_inline
 def propose_pair(x0, x1, g0, g1, step, noise, s0, s1):
     """As :func:`ula_pair`, also returning z0² + z1² (for the MALA forward term)."""
     z0, z1, s0, s1 = next_normal_pair(s0, s1)
-    return (x0 + step * g0 + noise * z0, x1 + step * g1 + noise * z1, z0 * z0 + z1 * z1,
-            s0, s1)
+    return (drift_noise(x0, g0, step, noise, z0), drift_noise(x1, g1, step, noise, z1),
+            z0 * z0 + z1 * z1, s0, s1)
 
 
 @_jit_inline
 def propose_single(x0, g0, step, noise, s0, s1):
     z0, _, s0, s1 = next_normal_pair(s0, s1)
-    return x0 + step * g0 + noise * z0, z0 * z0, s0, s1
+    return drift_noise(x0, g0, step, noise, z0), z0 * z0, s0, s1
 
 
 @_jit_inline
