@@ -45,15 +45,22 @@ def test_sigint_stops_sampling_at_once_with_one_line_and_no_output(tmp_path):
 
 
 def test_sigint_while_numba_compiles(tmp_path):
-    env = dict(os.environ, SYMSCORE_CACHE_DIR=str(tmp_path / "cache"))   # nothing cached
-    p = subprocess.Popen(CLI + ["compile", "gmm:dim=2,components=3"], cwd=tmp_path, env=env,
+    """SIGINT once the generated kernel file exists, i.e. while numba compiles it (a model
+    large enough that compiling takes seconds, whatever the machine's load)."""
+    cache = tmp_path / "cache"
+    env = dict(os.environ, SYMSCORE_CACHE_DIR=str(cache))   # nothing cached
+    p = subprocess.Popen(CLI + ["compile", "gmm:dim=3,components=8"], cwd=tmp_path, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3.0)
+    deadline = time.monotonic() + 120
+    while not list(cache.glob("kernels/*.py")) and time.monotonic() < deadline:
+        assert p.poll() is None, p.communicate()
+        time.sleep(0.05)
+    time.sleep(0.2)
     assert p.poll() is None, p.communicate()
     t0 = time.monotonic()
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)
-    assert time.monotonic() - t0 < 2.0
+    assert time.monotonic() - t0 < 5.0
     assert p.returncode == 130 and err == "symscore: interrupted\n", (p.returncode, err)
 
 
