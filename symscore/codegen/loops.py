@@ -345,8 +345,8 @@ class Function:
         for _ in range(4):
             if not (lo.free_symbols | hi.free_symbols) & set(self.ranges):
                 return lo, hi
-            lo2, _h = _bounds(lo, self.ranges)
-            _l, hi2 = _bounds(hi, self.ranges)
+            lo2, _h = _bounds_minmax(lo, self.ranges)
+            _l, hi2 = _bounds_minmax(hi, self.ranges)
             if lo2 is None or hi2 is None:
                 break
             lo, hi = lo2, hi2
@@ -356,6 +356,17 @@ class Function:
         for t in self.temps:
             if not t.dims_only or (len(t.uses) == 1 and t.uses[0] == frozenset(t.free)):
                 self.inline.add(t.ref_base)
+
+def _bounds_minmax(d, ranges):
+    """:func:`_bounds`, also through Max / Min (a triangle's ``Max(0, q)``):
+    max(a, b) lies in [max(lo_a, lo_b), max(hi_a, hi_b)], likewise min."""
+    if isinstance(d, (sp.Max, sp.Min)):
+        bs = [_bounds_minmax(a, ranges) for a in d.args]
+        if any(lo is None or hi is None for lo, hi in bs):
+            return None, None
+        return d.func(*[lo for lo, _ in bs]), d.func(*[hi for _, hi in bs])
+    return _bounds(d, ranges)
+
 
 def t_size(t: Temp):
     return sp.Mul(*[hi - lo + 1 for lo, hi in (t.ranges[s] for s in t.free)]) if t.free \
