@@ -118,6 +118,10 @@ class Renderer:
         self._pending: dict = {}
         self._consts = {t.ref_base: t for t in self.env.consts.temps}
         self._locals = {t.ref_base: t for t in fn.temps}
+        self.inline = set(fn.inline)
+        if blocked:   # contractions with free indices: stored, two output rows at a time
+            self.inline -= {t.ref_base for t in fn.temps
+                            if t.ref_base in fn.inline and t.dims_only and self._tileable(t)}
         if not consts_only:
             self._body()
         self.lines = self._lines()
@@ -244,7 +248,7 @@ class Renderer:
         computed first (as statements at that depth)."""
         for a in sp.preorder_traversal(e):
             key = a.base if isinstance(a, sp.Indexed) else a
-            if key in self.fn.inline and key not in self._subst:
+            if key in self.inline and key not in self._subst:
                 t = self._locals[key]
                 rep = dict(zip(t.free, a.indices)) if isinstance(a, sp.Indexed) else {}
                 self._subst[key] = self._compute(t, rep, depth)
@@ -258,7 +262,7 @@ class Renderer:
     def _uses_inline(self, e):
         for a in sp.preorder_traversal(e):
             key = a.base if isinstance(a, sp.Indexed) else a
-            if key in self.fn.inline and key not in self._subst:
+            if key in self.inline and key not in self._subst:
                 return True
         return False
 
@@ -375,7 +379,7 @@ class Renderer:
     def _body(self):
         fn = self.fn
         for t in fn.temps:
-            if t.ref_base in fn.inline:
+            if t.ref_base in self.inline:
                 continue
             if t.free:
                 size = sp.Mul(*[hi - lo + 1 for lo, hi in (t.ranges[s] for s in t.free)])
