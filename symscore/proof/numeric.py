@@ -14,6 +14,8 @@ This is the symbolic layer's own light numerics (never numba).
 
 from __future__ import annotations
 
+import functools
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -174,6 +176,18 @@ def _grid(g, support, n=20001):
     return _grid_u(g, support, c, s, n)
 
 
+def quiet(fn):
+    """Run ``fn`` with numpy floating-point warnings and RuntimeWarnings silenced: the
+    symbolic layer's numerics meet singular points on purpose (and report them)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return fn(*args, **kwargs)
+    return wrapper
+
+
+@quiet
 def draw(density, values, n: int, seed: int = 0) -> Draw:
     """Samples from ``density`` at parameter ``values``: exact for Gaussian-type
     and log-sum-exp-of-Gaussian (mixture) log-densities; inverse-CDF on a fine
@@ -258,6 +272,7 @@ def mc_mean(values: np.ndarray, weights: np.ndarray | None = None) -> tuple[floa
 
 # -- boundary terms evaluated along a coordinate ----------------------------------------
 
+@quiet
 def tail_values(log_abs_term, density_args, values, coordinate, end, dim,
                 others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """log|term| at points approaching ``end`` = (value, side) along ``coordinate``,
@@ -281,3 +296,53 @@ def tail_values(log_abs_term, density_args, values, coordinate, end, dim,
         rows.append(np.broadcast_to(np.asarray(v, dtype=float), (len(others),)))
     return pos, np.array(rows)
 
+
+
+# -- tail diagnostics: may a Monte Carlo mean be trusted? ------------------------------
+
+def hill_tail_index(values, weights=None, seed: int = 0) -> tuple[float, float]:
+    """Hill's estimate of the tail index α of |values| (P(|V| > v) ~ v^−α) and its
+    standard error α/√k, from the top k = max(100, n/50) order statistics.
+    Weighted samples are resampled by their weights first. A large α (light or
+    bounded tails) gives a large value; α ≤ 2 means the variance is infinite.
+
+    >>> rng = np.random.default_rng(0)
+    >>> a, se = hill_tail_index(rng.pareto(1.5, 100_000) + 1)
+    >>> bool(abs(a - 1.5) < 3 * se)
+    True
+    """
+    v = np.abs(np.asarray(values, dtype=float))
+    if weights is not None:
+        w = np.asarray(weights, dtype=float)
+        idx = np.random.default_rng(seed).choice(len(v), size=len(v), p=w / w.sum())
+        v = v[idx]
+    v = np.sort(v[np.isfinite(v)])[::-1]
+    n = len(v)
+    if n < 200:
+        return float("nan"), float("inf")
+    k = max(100, n // 50)
+    ref = v[k]
+    if ref <= 0:
+        return float("inf"), 0.0      # at most k nonzero values: no tail at all
+    logs = np.log(v[:k] / ref)
+    m = float(np.mean(logs))
+    if m <= 0:
+        return float("inf"), 0.0
+    alpha = 1.0 / m
+    return alpha, alpha / np.sqrt(k)
+
+
+@quiet
+def finite_variance_evidence(values, weights=None, seed: int = 0, z: float = 2.0) -> dict:
+    """Whether a Monte Carlo mean of ``values`` (with self-normalised importance
+    ``weights``) has finite variance, by Hill tail indices: the values' index and
+    the weights' index must both exceed 2 by ``z`` standard errors."""
+    a, se = hill_tail_index(values, weights, seed)
+    ev = {"tail_index": a, "tail_index_se": se}
+    ok = bool(np.isfinite(se) and a - z * se > 2.0)
+    if weights is not None:
+        aw, sew = hill_tail_index(weights)
+        ev.update(weights_tail_index=aw, weights_tail_index_se=sew)
+        ok = ok and bool(np.isfinite(sew) and aw - z * sew > 2.0)
+    ev["finite_variance_supported"] = ok
+    return ev

@@ -25,6 +25,7 @@ from .identities import (expansion_identity, log_derivative_identity,
                          weighted_pointwise_identity, weighted_product_rule_identity)
 from .ism import _normaliser_step, conclusion_step, differentiability_step, ibp_step
 from .moments import moment_steps
+from .premises import premise_steps
 from .notation import Tex
 from .pairing import Pair, pair
 
@@ -96,7 +97,7 @@ def prove_weighted_ism(model, data=None, weights=None, *, confirm: str = "auto",
     from .ism import _summary
     pr = pair(model, data, theta=theta, theta_data=theta_data)
     h = _weights(pr.model, weights)
-    steps = [differentiability_step(pr, h), weights_step(pr, h), _normaliser_step(pr),
+    steps = premise_steps(pr) + [differentiability_step(pr, h), weights_step(pr, h), _normaliser_step(pr),
              expansion_identity(), log_derivative_identity(), weighted_product_rule_identity(),
              weighted_pointwise_identity()]
     steps += boundary_steps(pr, h, seed=seed)
