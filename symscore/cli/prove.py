@@ -41,5 +41,6 @@ def register(subs) -> None:
                    help="numerical/closed-form confirmation (default: auto)")
     p.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo checks")
     p.add_argument("--time-limit", type=float, default=60.0, metavar="S",
-                   help="seconds for the proof's symbolic work (default 60); a step that "
-                        "runs out of time is reported ASSUMED ('timed out after S s')")
+                   help="seconds for the proof's symbolic work (default 60, at most S/4 "
+                        "per step); a step that runs out of time is reported ASSUMED "
+                        "('timed out')")

@@ -143,8 +143,9 @@ def timed_out_step(key: str, title: str, budget: Budget) -> Step:
     """The ASSUMED step that replaces a step whose symbolic work ran out of time."""
     return Step(key, title, Tex(r"\text{undecided (time limit)}"), Status.ASSUMED,
                 "time limit",
-                f"Assumed: the symbolic work for this step timed out after "
-                f"{budget.seconds:g} s (the proof's time limit), so it is a hypothesis. "
+                f"Assumed: the symbolic work for this step timed out (the proof's time "
+                f"limit is {budget.seconds:g} s, at most {budget.step_cap:g} s per step), so "
+                "it is a hypothesis. "
                 "Raise the limit (prove --time-limit / time_limit=) to try harder.",
                 {"timed_out_after_s": float(budget.seconds)})
 

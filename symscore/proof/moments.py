@@ -34,7 +34,7 @@ from .boundary import support_ends
 from .core import ProofError, Status, Step
 from .gaussian import expect_polynomial, gaussian_moments
 from .growth import _Growth, joint_degree, moment_order
-from .notation import Tex, is_small
+from .notation import Tex, cheap_to_expand, is_small
 from .numeric import (draw, finite_variance_evidence, lambdify_numpy, mc_mean, quiet,
                       separable_terms)
 
@@ -176,7 +176,7 @@ def _divergent_form(fm) -> bool:
 
 
 def _separable_terms(f, xs):
-    return separable_terms(sp.expand(f) if is_small(f, 300) else f, xs)
+    return separable_terms(sp.expand(f) if is_small(f, 300) and cheap_to_expand(f) else f, xs)
 
 
 def _per_coordinate(f, data, xs):

@@ -35,7 +35,7 @@ from .asymptotics import Y, TailAnalysis, leading_term, substitute_end
 from .core import Status, Step
 from .gaussian import is_negative_definite, quadratic_parts
 from .growth import _Growth, _gaussian_type, _pd_quadratic_plus_constant, triangular_squares
-from .notation import Tex
+from .notation import Tex, cheap_to_expand
 from .numeric import separable_terms
 
 __all__ = ["positivity_step", "normalisability_step", "singular_sets", "support_assumptions",
@@ -195,6 +195,14 @@ def _gaussian_like(L, xs):
     return _gaussian_type(L, xs, g)
 
 
+def _power_of_pd(L, xs):
+    """L = −c·(a + Q)^k + const, c > 0, a > 0, Q positive definite, k ≥ 1: k, else None."""
+    c, f = L.as_independent(*xs, as_Add=False)
+    if not (c.is_negative and f.is_Pow and (f.exp - 1).is_nonnegative is True):
+        return None
+    return f.exp if _pd_quadratic_plus_constant(f.base, xs) is True else None
+
+
 def _power_tail(L, xs):
     c, f = L.as_independent(*xs, as_Add=False)
     if not (c.is_negative and isinstance(f, (log1p, sp.log))):
@@ -280,11 +288,18 @@ def normalisability_step(density, role: str, values=None) -> Step:
         return Step(key, title, stmt, Status.PROVEN, method, text + sub_full, ev or {})
 
     from .notation import is_small
-    if _gaussian_like(L, xs) or (is_small(L, 200) and _gaussian_like(sp.expand(L), xs)):
+    if _gaussian_like(L, xs) or (is_small(L, 200) and cheap_to_expand(L, 4)
+                                 and _gaussian_like(sp.expand(L), xs)):
         return proven("Gaussian-type tails",
                       r"$\log\tilde p$ is a negative-definite quadratic plus terms of degree "
                       r"at most 1 (or a log-sum-exp of such), so $\log\tilde p \le "
                       r"-c\|x\|^2 + C$ with $c > 0$ and $Z(\theta) < \infty$")
+    k = _power_of_pd(L, xs)
+    if k is not None:
+        return proven("power of a positive-definite quadratic",
+                      rf"$\log\tilde p = -c\,(a + Q(x))^{{{sp.latex(k)}}}$ with $c, a > 0$, "
+                      r"$Q$ positive definite and exponent at least 1, so "
+                      r"$\log\tilde p \le -c'\|x\|^2 + C$ and $Z(\theta) < \infty$")
     m = _power_tail(L, xs)
     if m is not None:
         ev = {"integrable_iff": sp.StrictGreaterThan(m, 0)}

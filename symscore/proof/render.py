@@ -22,7 +22,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from .core import Proof, Step
-from .notation import node_count
+from .notation import node_count, cheap_to_expand
 
 __all__ = ["proof_markdown", "proof_latex", "proof_latex_fragment", "latex_of", "LATEX_LIMIT"]
 
@@ -47,7 +47,7 @@ class _Printer(LatexPrinter):
 def latex_of(expr) -> str:
     """LaTeX of a SymPy object, or a short note when it is too large to read."""
     n = node_count(expr, LATEX_LIMIT)
-    if n > LATEX_LIMIT:
+    if n > LATEX_LIMIT or (isinstance(expr, sp.Basic) and not cheap_to_expand(expr)):
         return r"\text{(a large expression, more than %d nodes: see the JSON report)}" % (
             LATEX_LIMIT)
     return _Printer().doprint(expr)

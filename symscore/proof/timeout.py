@@ -85,12 +85,17 @@ class Budget:
     'timed out'
     """
 
-    def __init__(self, seconds: float | None):
+    def __init__(self, seconds: float | None, step_fraction: float = 0.25):
         self.seconds = seconds
         self.deadline = None if seconds is None else time.monotonic() + float(seconds)
+        #: one step may use at most this share of the whole budget, so that a single
+        #: hard step cannot starve the others
+        self.step_cap = None if seconds is None else float(seconds) * step_fraction
 
     def left(self) -> float | None:
-        return None if self.deadline is None else self.deadline - time.monotonic()
+        if self.deadline is None:
+            return None
+        return min(self.deadline - time.monotonic(), self.step_cap)
 
     def run(self, fn: Callable[[], T], fallback: Callable[[], T]) -> T:
         left = self.left()
