@@ -424,6 +424,15 @@ def leading_term(e, t):
                 coef *= sp.exp(term)
             elif isinstance(rest, sp.log) and rest.args[0] == t:
                 power += c
+            elif isinstance(rest, (sp.log, log1p)) and leading_term(
+                    rest.args[0] if isinstance(rest, sp.log) else 1 + rest.args[0], t):
+                # e^{c·log G} = G^c: the leading term of G, raised to c
+                g = leading_term(rest.args[0] if isinstance(rest, sp.log)
+                                 else 1 + rest.args[0], t)
+                if g[0].is_positive is not True and not g[1].is_zero:
+                    return None
+                coef *= g[0]**c
+                power += c * g[1]
             else:
                 lt = leading_term(term, t)
                 if lt is None:
@@ -435,6 +444,11 @@ def leading_term(e, t):
                 else:
                     return None         # essential singularity or undecided
         return coef, sp.expand(power)
+    if isinstance(e, log1p):
+        lt = leading_term(e.args[0], t)
+        if lt is not None and lt[1].is_positive:      # log1p(u) ~ u as u → 0
+            return lt
+        return None
     if isinstance(e, sp.log):
         lt = leading_term(e.args[0], t)
         if lt is not None and lt[1].is_zero and sp.log(lt[0]).is_zero is False:
