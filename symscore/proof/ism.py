@@ -186,9 +186,24 @@ def model_steps(pr: Pair, *, seed: int = 0, n_samples: int = 20_000,
     steps += [_expansion_step(pr), log_derivative_identity(), product_rule_identity()]
     steps += one(lambda: _pointwise_step(pr), "pointwise_identity", "Pointwise identity")
     steps += _guarded(budget, lambda: boundary_steps(pr, seed=seed), _boundary_keys(pr))
-    steps += _guarded(budget, lambda: moment_steps(pr, seed=seed, n_samples=n_samples),
-                      _MOMENT_KEYS)
-    return steps
+    moments = _guarded(budget, lambda: moment_steps(pr, seed=seed, n_samples=n_samples),
+                       _MOMENT_KEYS)
+    if any(s.key == "normalisability[data]" and s.status == Status.FAILED for s in steps):
+        moments = [_without_expectations(s) for s in moments]
+    return steps + moments
+
+
+def _without_expectations(step: Step) -> Step:
+    """A moment step under a data density that is not normalisable: E_p is undefined,
+    so an established finiteness is reduced to ASSUMED (a FAILED one stays)."""
+    if step.status not in (Status.PROVEN, Status.CHECKED):
+        return step
+    return step.with_status(
+        Status.ASSUMED, method="not applicable (data not normalisable)",
+        justification=r"No expectation under $p$ exists: the data density is not "
+        r"normalisable (normalisability[data] FAILED). The integral of the integrand "
+        r"against $\tilde p$ was found finite (" + step.method + "), which does not make "
+        r"this moment condition meaningful.")
 
 
 def ibp_step(steps, key="integration_by_parts", weighted=False) -> Step:
