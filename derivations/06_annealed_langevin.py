@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import symscore as ss
-from symscore.toy import MEANS, WEIGHTS, initial_points, mode_share, song_ermon
+from symscore.toy import WEIGHTS, initial_points, mode_share, song_ermon
 
 N_CHAINS = 1280
 PAPER_EPS = 0.1
@@ -63,52 +63,24 @@ def run(seed, data_k, theta, pert_k, sigmas, h):
 
 
 def figure(path, x0, plain, annealed, sigmas, shares):
+    """Start / plain / annealed samples over p, and the share against σ
+    (:func:`symscore.plot.sampler_comparison`, the same figure as ``symscore demo``)."""
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+        from symscore import plot
+        problem = song_ermon(PAPER_EPS, SIGMA_MAX, SIGMA_MIN, LEVELS)
+        plot.sampler_comparison(
+            problem.data, problem.data_theta,
+            [("start: uniform on [−8, 8]²", x0, share(x0)),
+             (f"Langevin (exact score of p), T = {T_PLAIN}", plain.x, share(plain.x)),
+             (f"annealed, L = {LEVELS} × T = {T_LEVEL} (samples of p_σ, σ = 1)", annealed.x,
+              share(annealed.x))],
+            level_shares=list(zip(sigmas, shares)), target=WEIGHTS[1],
+            share_label="share in the heavier mode (x₀ + x₁ > 0)",
+            divider=((-10.0, 10.0), (10.0, -10.0)), bounds=[(-10.0, 10.0), (-10.0, 10.0)],
+            title=f"Song & Ermon (2019) toy: {N_CHAINS} chains, paper ε = {PAPER_EPS} "
+                  f"(step_size = ε/2 = {PAPER_EPS / 2:g})", path=path)
+    except ss.BackendUnavailableError:   # no matplotlib
         return False
-    g = np.linspace(-10, 10, 241)
-    GX, GY = np.meshgrid(g, g)
-    dens = sum(w * np.exp(-((GX - m[0]) ** 2 + (GY - m[1]) ** 2) / 2) / (2 * np.pi)
-               for w, m in zip(WEIGHTS, MEANS))
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4.6),
-                             gridspec_kw={"width_ratios": [1, 1, 1, 1.3]})
-    panels = [(x0, f"start: uniform on [−8, 8]²\nheavier side: {share(x0):.3f}", "0.45"),
-              (plain.x, f"Langevin (exact score of p), T = {T_PLAIN}\n"
-                        f"heavier mode: {share(plain.x):.3f}", "tab:red"),
-              (annealed.x, f"annealed, L = {LEVELS} × T = {T_LEVEL} (samples of p_σ, σ = 1)\n"
-                           f"heavier mode: {share(annealed.x):.3f}", "tab:blue")]
-    for ax, (X, title, color) in zip(axes, panels):
-        ax.contour(GX, GY, np.log(dens), levels=[-9, -6, -4, -3], colors="0.6",
-                   linewidths=0.8, linestyles="solid")
-        ax.plot([-10, 10], [10, -10], color="0.8", lw=0.8, ls="--")
-        ax.scatter(X[:, 0], X[:, 1], s=3, alpha=0.5, color=color, lw=0)
-        ax.set(xlim=(-10, 10), ylim=(-10, 10), aspect="equal", xlabel="x₀", ylabel="x₁")
-        ax.set_title(title, fontsize=9.5)
-        for m, w in zip(MEANS, WEIGHTS):
-            ax.text(m[0] + 2.6, m[1] + 2.6, f"w = {w:g}", fontsize=8.5, color="0.25")
-    ax = axes[3]
-    ax.semilogx(sigmas, shares, "o-", color="tab:blue", label="annealed: after level σ")
-    ax.axhline(WEIGHTS[1], color="k", lw=1, ls=":", label=f"true weight {WEIGHTS[1]}")
-    ax.axhline(share(plain.x), color="tab:red", lw=1.2, ls="--",
-               label=f"plain Langevin ({share(plain.x):.3f})")
-    ax.axhline(share(x0), color="0.5", lw=1, ls="-.", label=f"start ({share(x0):.3f})")
-    ax.invert_xaxis()
-    ticks = [20, 10, 5, 2, 1]
-    ax.set_xticks(ticks, [str(t) for t in ticks])
-    ax.minorticks_off()
-    ax.set(xlabel="noise level σ (annealing: right →)", ylabel="share in the heavier mode",
-           ylim=(0.35, 0.9))
-    ax.set_title("annealing moves chains between the modes", fontsize=9.5)
-    ax.legend(fontsize=8, loc="center right")
-    ax.grid(alpha=0.3)
-    fig.suptitle("Song & Ermon (2019) toy: 1280 chains, paper ε = 0.1 (step_size = ε/2 = 0.05)",
-                 fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
     return True
 
 

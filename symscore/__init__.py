@@ -15,10 +15,11 @@ from .errors import (BackendUnavailableError, CodegenError, DensityError, Domain
 from .params import ParamGroup, pack, unpack
 from .fit import FitResult, fit
 from .kernels import Kernels, compile
-from .errors import SamplerError
+from .errors import CacheError, SamplerError
 from .sampling import (SampleResult, annealed_langevin, geometric_sigmas, langevin, mala,
                        paper_epsilon_from_step, step_from_paper_epsilon)
 from .stable import LogSumExp, Sigmoid, Softplus
+from .numeric import MPMATH_FUNCTIONS, NUMPY_FUNCTIONS, lambdify
 
 __version__ = "0.1.0"
 
@@ -29,7 +30,7 @@ __all__ = ["Density", "ParamGroup", "pack", "unpack", "calculus", "objectives", 
            "UnknownSymbolError", "BackendUnavailableError", "CodegenError", "fit", "FitResult",
            "compile", "Kernels", "SamplerError", "langevin", "mala", "annealed_langevin",
            "geometric_sigmas", "step_from_paper_epsilon", "paper_epsilon_from_step",
-           "SampleResult", "proof"]
+           "SampleResult", "lambdify", "NUMPY_FUNCTIONS", "MPMATH_FUNCTIONS", "proof"]
 
 
 def __getattr__(name):

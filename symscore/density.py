@@ -235,7 +235,7 @@ class Density:
         return r"$\log \tilde p(x;\theta) = %s$" % sp.latex(self.log_density)
 
     def _repr_markdown_(self):
-        from .report import density_markdown
+        from .latex import density_markdown
         return density_markdown(self)
 
     # -- shape facts --------------------------------------------------------

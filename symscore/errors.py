@@ -60,3 +60,12 @@ class FitError(SymscoreError, RuntimeError):
 class SamplerError(SymscoreError, ValueError):
     """A sampler setting is invalid (step size, number of steps, seed, thinning,
     noise levels, or a density without the noise-scale parameter a sampler needs)."""
+
+
+class CacheError(SymscoreError, RuntimeError):
+    """The kernel cache directory cannot be trusted or used (owned by another user,
+    writable by group/others, not writable); the message names the fix."""
+
+
+class OutputError(SymscoreError, OSError):
+    """A result file cannot be written (its directory, a full disk, a device path)."""

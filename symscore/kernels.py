@@ -41,6 +41,7 @@ import sympy as sp
 from .errors import (BackendUnavailableError, CodegenError, DomainError, InputValueError,
                      ShapeError, SymscoreError)
 from .params import pack
+from . import backends as _backends  # noqa: F401 - declares the driver providers to codegen
 
 __all__ = ["compile", "Kernels"]
 
@@ -83,7 +84,8 @@ def _ops(density, target, dtype):
         from .backends.cuda.ops import CudaOps
     except ModuleNotFoundError as exc:
         raise BackendUnavailableError(f"target='cuda' is unavailable ({exc}); install the "
-                                      "extra: pip install symscore[cuda]") from None
+                                      "extra: pip install \".[cuda]\" in the symscore "
+                                      "source tree (or pip install numba-cuda)") from None
     return CudaOps(density, dtype)
 
 
@@ -367,7 +369,9 @@ class Kernels:
 
     @staticmethod
     def _sigmas(sigma):
-        levels = isinstance(sigma, (Sequence, np.ndarray)) and not isinstance(sigma, str)
+        # a 0-d array is a number, not a list of noise levels
+        levels = (isinstance(sigma, (Sequence, np.ndarray)) and not isinstance(sigma, str)
+                  and np.ndim(sigma) > 0)
         try:
             values = np.atleast_1d(np.asarray(sigma, dtype=float))
         except (TypeError, ValueError):

@@ -48,15 +48,34 @@ class ModelSpecError(SymscoreError, ValueError):
 
 ALIASES = {"gmm": "gaussian_mixture", "mixture": "gaussian_mixture", "normal": "gaussian",
            "t": "student_t", "rbm": "gaussian_bernoulli_rbm", "exp": "exponential",
-           "natural_gaussian": "gaussian_natural", "rosenbrock": "banana"}
+           "natural_gaussian": "gaussian_natural", "rosenbrock": "banana",
+           "gmm_perturbed": "gaussian_mixture_perturbed"}
 #: constructors that take numeric arrays, not sizes, and so have no spec form
 _DATA_FAMILIES = {"gaussian_mixture_perturbed", "gaussian_perturbed"}
 _WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def _gaussian_perturbed(dim: int = 1, kind: str = "full") -> Density:
+    """N(μ, Σ) ∗ N(0, σ²I) for gaussian at its defaults: exact, σ the only parameter.
+
+    ``symscore sample gaussian:… --sampler annealed`` builds it at any θ by itself."""
+    return families.perturbed.perturb(families.gaussian(dim=dim, kind=kind))
+
+
+def _gaussian_mixture_perturbed(dim: int = 2, components: int = 2,
+                                kind: str = "full") -> Density:
+    """Σₖ πₖ N(μₖ, Σₖ + σ²I) for gaussian_mixture at its defaults: exact, σ the only parameter.
+
+    ``symscore sample gmm:… --sampler annealed`` builds it at any θ by itself."""
+    return families.perturbed.perturb(
+        families.gaussian_mixture(dim=dim, components=components, kind=kind))
+
+
 def _constructors() -> dict:
     table = {n: f for n, f in families.FAMILIES.items() if n not in _DATA_FAMILIES}
     table["gaussian_natural"] = families.gaussian_natural
+    table["gaussian_perturbed"] = _gaussian_perturbed
+    table["gaussian_mixture_perturbed"] = _gaussian_mixture_perturbed
     return table
 
 
@@ -92,6 +111,8 @@ def _family(spec: str) -> Density:
         if key not in accepted:
             raise ModelSpecError(f"unknown option {key!r} for {fname}; options: "
                                  f"{', '.join(accepted) or 'none'}")
+        if key in kwargs:
+            raise ModelSpecError(f"option {key!r} is given twice in {spec!r}")
         kwargs[key] = _value(val, key)
     try:
         return ctor(**kwargs)
@@ -102,13 +123,38 @@ def _family(spec: str) -> Density:
                              f"{exc}") from None
 
 
+#: the keys a density file may have (anything else is refused, naming it)
+TOML_KEYS = ("name", "variables", "log_density", "density", "energy", "params", "values",
+             "support", "noise_scale")
+_MAX_TOML_BYTES = 1 << 20
+
+
 def _toml(path: Path) -> Density:
     try:
-        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > _MAX_TOML_BYTES:
+            raise ModelSpecError(f"{path}: a density file larger than "
+                                 f"{_MAX_TOML_BYTES // 1024} KiB is refused")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ModelSpecError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelSpecError(f"{path} is not UTF-8 text (byte {raw[exc.start]:#04x} at "
+                             f"offset {exc.start}): not a TOML density file") from None
+    if "\x00" in text:
+        raise ModelSpecError(f"{path} contains NUL bytes: a binary file, not a TOML density "
+                             "file")
+    try:
+        spec = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ModelSpecError(f"{path}: TOML syntax error: {exc}") from None
+    except RecursionError:
+        raise ModelSpecError(f"{path}: TOML nests too deeply") from None
+    extra = [k for k in spec if k not in TOML_KEYS]
+    if extra:
+        raise ModelSpecError(f"{path}: unknown key(s) or table(s) {', '.join(map(repr, extra))};"
+                             f" a density file has only {', '.join(TOML_KEYS)}")
     kinds = [k for k in ("log_density", "density", "energy") if k in spec]
     if len(kinds) != 1:
         raise ModelSpecError(f"{path}: declare exactly one of log_density, density, energy "
@@ -120,13 +166,20 @@ def _toml(path: Path) -> Density:
     params = spec.get("params", {})
     if not isinstance(params, dict):
         raise ModelSpecError(f"{path}: [params] must be a table name -> domain")
-    for pname in params:
+    for pname, dom in params.items():
         if not _WORD.match(pname):
             raise ModelSpecError(f"{path}: bad parameter name {pname!r}")
+        if not _domain_value(dom):
+            raise ModelSpecError(f"{path}: [params] {pname} = {dom!r:.60}: expected \"real\", "
+                                 "\"positive\", \"nonnegative\" or [lo, hi] with numbers")
     support = spec.get("support")
     if support is not None:
         if not isinstance(support, dict) or set(support) - set(variables):
             raise ModelSpecError(f"{path}: [support] must map declared variables to domains")
+        for v, dom in support.items():
+            if not _domain_value(dom):
+                raise ModelSpecError(f"{path}: [support] {v} = {dom!r:.60}: expected \"real\","
+                                     " \"positive\", \"nonnegative\" or [lo, hi] with numbers")
         support = [support.get(v, "real") for v in variables]
     values = spec.get("values")
     if values is not None and not isinstance(values, dict):
@@ -142,14 +195,27 @@ def _toml(path: Path) -> Density:
                          defaults=values if params else None, noise_scale=noise)
 
 
+def _domain_value(dom) -> bool:
+    """A TOML domain: a word, or [lo, hi] of two numbers (not booleans), ±inf allowed."""
+    if isinstance(dom, str):
+        return True
+    return (isinstance(dom, list) and len(dom) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in dom)
+            and not any(v != v for v in dom))
+
+
 def load_model(spec: str) -> Density:
     """A Density from a family spec (``gmm:dim=2,components=8``) or a ``.toml`` path."""
     if not isinstance(spec, str) or not spec.strip():
         raise ModelSpecError("MODEL must be a family spec like gmm:dim=2 or a .toml file")
     if spec.strip().lower().endswith(".toml"):
         path = Path(spec.strip())
-        if not path.is_file():
+        if path.is_dir():
+            raise ModelSpecError(f"density file {spec!r} is a directory, not a file")
+        if not path.exists():
             raise ModelSpecError(f"density file {spec!r} does not exist")
+        if not path.is_file():
+            raise ModelSpecError(f"density file {spec!r} is not a regular file")
         return _toml(path)
     return _family(spec)
 

@@ -27,7 +27,7 @@ import sympy as sp
 from .errors import SymscoreError
 
 __all__ = ["ism_integrand", "esm_integrand", "dsm_integrand", "ssm_integrand",
-           "weighted_ism_integrand", "default_weights", "auxiliary_symbols"]
+           "ssm_vr_integrand", "weighted_ism_integrand", "default_weights", "auxiliary_symbols"]
 
 
 def auxiliary_symbols(density, prefix: str) -> tuple[sp.Symbol, ...]:
@@ -75,6 +75,16 @@ def ssm_integrand(density, v: Sequence[sp.Symbol] | None = None) -> sp.Expr:
     D = density.dim
     quad = sp.Add(*[v[i] * H[i, j] * v[j] for i in range(D) for j in range(D)])
     return quad + sp.Rational(1, 2) * sp.Add(*[vi * si for vi, si in zip(v, s)])**2
+
+
+def ssm_vr_integrand(density, v: Sequence[sp.Symbol] | None = None) -> sp.Expr:
+    """Variance-reduced sliced integrand vᵀ(∇s)v + ½‖s‖² (Song et al. 2019, SSM-VR):
+    ½(vᵀs)² replaced by its mean over v with E[vvᵀ] = I."""
+    v = tuple(v) if v is not None else auxiliary_symbols(density, "v")
+    H, s = density.hessian, density.score
+    D = density.dim
+    quad = sp.Add(*[v[i] * H[i, j] * v[j] for i in range(D) for j in range(D)])
+    return quad + sp.Rational(1, 2) * sp.Add(*[si**2 for si in s])
 
 
 def default_weights(density) -> tuple[sp.Expr, ...]:

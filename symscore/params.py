@@ -8,6 +8,7 @@ shape (K, D), lower-triangular ``prec_chol`` of shape (K, D, D), ...):
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Mapping
@@ -91,59 +92,161 @@ def scalar_groups(params) -> tuple[ParamGroup, ...]:
     return tuple(ParamGroup(p.name, (), (((), p),)) for p in params)
 
 
-def pack(density, values) -> np.ndarray:
+def _real_scalar(v) -> bool:
+    """A real number: int/float/NumPy scalars, or a real SymPy constant (π, √2, 1/2);
+    not a boolean."""
+    if isinstance(v, (bool, np.bool_)):
+        return False
+    if isinstance(v, numbers.Real):
+        return True
+    return isinstance(v, sp.Expr) and bool(v.is_number) and bool(v.is_extended_real)
+
+
+def _numbers(value, what: str) -> np.ndarray:
+    """``value`` (a number or nested sequence/array of numbers) as a float array;
+    booleans, strings, None and ragged nesting are refused, naming ``what``."""
+    if not isinstance(value, (list, tuple, np.ndarray, numbers.Number, str, bytes, sp.Basic)) \
+            and value is not None and hasattr(value, "__array__"):
+        value = np.asarray(value)     # other array types (jax, dask, …)
+    if isinstance(value, sp.MatrixBase):
+        value = value.tolist()
+    stack = [value]
+    while stack:   # iterative: hostile input may nest deeply
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif isinstance(v, np.ndarray):
+            if v.dtype.kind == "O":
+                stack.extend(v.ravel().tolist())
+            elif v.dtype.kind not in "iuf":
+                raise DomainError(f"{what} must be real numbers, got an array of {v.dtype}")
+        elif not _real_scalar(v):
+            shown = "true/false" if isinstance(v, (bool, np.bool_)) else repr(v)
+            raise DomainError(f"{what} must be a real number, got {shown:.60}"
+                              + (f" ({type(v).__name__})" if not isinstance(v, str) else ""))
+    try:
+        return np.array(value, dtype=float)
+    except (ValueError, OverflowError, RecursionError, TypeError) as e:
+        raise ShapeError(f"{what} is not a regular array of numbers "
+                         f"({' '.join(str(e).split())[:120]})") from None
+
+
+def pack(density, values, fallback=None) -> np.ndarray:
     """θ as a flat float64 vector in ``density.params`` order.
 
     ``values`` is a flat sequence of length P, or a mapping from group names
     (arrays of the group's shape) and/or parameter names (scalars) to values.
-    Every parameter is checked against its domain.
+    ``fallback`` (a flat θ, e.g. ``density.defaults``) supplies the parameters a
+    mapping does not name. Every parameter is checked against its domain.
 
     >>> import symscore as ss
     >>> g = ss.families.gaussian(dim=1)
     >>> ss.pack(g, {"mean": [0.5], "prec_chol": [[2.0]]})
     array([0.5, 2. ])
+    >>> ss.pack(g, {"mean": [0.5]}, fallback=g.defaults)
+    array([0.5, 1. ])
     """
     params = density.params
     if isinstance(values, Mapping):
-        theta = np.full(len(params), np.nan)
+        theta = (np.full(len(params), np.nan) if fallback is None
+                 else np.array(fallback, dtype=float).reshape(len(params)))
         index = {p: i for i, p in enumerate(params)}
         by_name = {p.name: p for p in params}
         groups = {g.name: g for g in density.param_groups}
+        given = [None] * len(params)      # how each parameter was set
         for key, val in values.items():
             key = key.name if isinstance(key, sp.Symbol) else str(key)
             if key in groups:
                 g = groups[key]
-                arr = np.asarray(val, dtype=float)
+                arr = _numbers(val, f"parameter {key!r}" if g.shape == () else
+                               f"parameter group {key!r}")
                 if arr.shape != g.shape:
                     raise ShapeError(f"parameter group {key!r} needs shape {g.shape}, "
                                      f"got {arr.shape}")
-                for idx, sym in g.entries:
-                    theta[index[sym]] = arr[idx]
+                _check_fixed_zeros(g, arr)
+                targets = [(index[sym], arr[idx], f"group {key!r}") for idx, sym in g.entries]
             elif key in by_name:
-                arr = np.asarray(val, dtype=float)
+                arr = _numbers(val, f"parameter {key!r}")
                 if arr.size != 1:
                     raise ShapeError(f"parameter {key!r} is a scalar, got shape {arr.shape}")
-                theta[index[by_name[key]]] = arr.reshape(())
+                targets = [(index[by_name[key]], arr.reshape(()), f"name {key!r}")]
             else:
                 raise DomainError(f"unknown parameter {key!r}; known: "
                                   f"{sorted(groups) + sorted(set(by_name) - set(groups))}")
-        missing = [p.name for p, v in zip(params, theta) if np.isnan(v)]
-        if missing:
+            seen_here = {}
+            for i, v, how in targets:
+                if i in seen_here:   # one symbol at several entries (a symmetric matrix)
+                    if v != seen_here[i]:
+                        raise DomainError(f"{how} gives parameter {params[i].name} two "
+                                          f"values, {seen_here[i]!r} and {v!r} (the entries "
+                                          "sharing one parameter must be equal, e.g. a "
+                                          "symmetric matrix)")
+                    continue
+                seen_here[i] = v
+                if given[i] is not None:
+                    raise DomainError(f"parameter {params[i].name} is given twice (by "
+                                      f"{given[i]} and by {how})")
+                given[i] = how
+                theta[i] = v
+        missing = [p.name for p, how in zip(params, given) if how is None]
+        if missing and fallback is None:
             raise DomainError(f"no value given for parameter(s) {', '.join(missing[:8])}"
                               + (" ..." if len(missing) > 8 else ""))
     else:
-        try:
-            theta = np.array(values, dtype=float).reshape(-1)
-        except (TypeError, ValueError):
+        if values is None or isinstance(values, (str, bytes, set, dict)):
             raise ShapeError(f"θ must be a flat array of {len(params)} numbers or a mapping "
-                             f"by name, got {type(values).__name__}") from None
-        if np.ndim(values) > 1 or theta.shape != (len(params),):
+                             f"by name, got {type(values).__name__}")
+        arr = _numbers(values, "θ")
+        if arr.ndim == 0:
+            arr = arr.reshape(1)
+        if arr.ndim != 1 or arr.shape != (len(params),):
             raise ShapeError(f"θ must have shape ({len(params)},) in density.params order, "
-                             f"got shape {np.shape(values)}")
+                             f"got shape {arr.shape}")
+        theta = arr.reshape(-1)
     for p, dom, v in zip(params, density.domains, theta):
+        if not np.isfinite(v):
+            raise DomainError(f"parameter {p.name} = {v!r} is not finite")
         if not in_domain(v, dom):
             raise DomainError(f"parameter {p.name} = {v!r} is outside its domain {dom}")
     return theta
+
+
+def _check_fixed_zeros(group: ParamGroup, arr: np.ndarray) -> None:
+    """Entries of a group that are not parameters (e.g. the upper triangle of a
+    Cholesky factor) are fixed at zero: a non-zero value there is an error, not
+    silently dropped."""
+    free = np.ones(arr.shape, dtype=bool)
+    for idx, _ in group.entries:
+        free[idx] = False
+    bad = np.argwhere(free & (arr != 0))
+    if len(bad):
+        at = tuple(int(i) for i in bad[0])
+        raise DomainError(f"parameter group {group.name!r}: entry {list(at)} = "
+                          f"{float(arr[at])!r} must be 0 (it is not a parameter, e.g. the upper "
+                          "triangle of a Cholesky factor)")
+
+
+def neutral_theta(density) -> np.ndarray:
+    """A start θ inside every parameter's domain, from the domains alone: 0 on ℝ, 1 on
+    (0, ∞) and [0, ∞), lo + 1 on (lo, ∞), hi − 1 on (−∞, hi), the midpoint of (lo, hi).
+
+    >>> import symscore as ss
+    >>> d = ss.Density.parse("-a*x**2 - b*x", ["x"], [("a", "positive"), ("b", (-1, 3))])
+    >>> neutral_theta(d)
+    array([1., 1.])
+    """
+    out = []
+    for dom in density.domains:
+        lo, hi, _, _ = _bounds(dom)
+        if np.isfinite(lo) and np.isfinite(hi):
+            out.append((lo + hi) / 2)
+        elif np.isfinite(lo):
+            out.append(1.0 if lo == 0 else lo + 1.0)
+        elif np.isfinite(hi):
+            out.append(hi - 1.0)
+        else:
+            out.append(0.0)
+    return np.array(out, dtype=float)
 
 
 def unpack(density, theta, check: bool = True) -> dict[str, np.ndarray]:

@@ -89,9 +89,30 @@ def parse_expression(text: str, symbols: Sequence[sp.Symbol]) -> sp.Expr:
         raise ParseError(f"expression has {nodes} syntax nodes; the limit is {MAX_NODES}")
     names = {s.name: s for s in symbols}
     try:
-        return _Builder(names).build(tree.body, 0)
+        expr = _Builder(names).build(tree.body, 0)
     except RecursionError:
         raise ParseError("density text is too deeply nested") from None
+    _finite(expr, lambda: "the expression")
+    return expr
+
+
+_NOT_FINITE = (sp.zoo, sp.oo, -sp.oo, sp.nan)
+
+
+def _finite(value, what) -> None:
+    """Refuse a value that is or contains ∞, complex infinity or NaN (e.g. atanh(1),
+    log(0), 0**-1), naming the construct ``what()``."""
+    if value.has(*_NOT_FINITE):
+        shown = what()
+        shown = shown if len(shown) <= 80 else shown[:77] + "…"
+        raise ParseError(f"{shown} is not finite (it evaluates to {_infinity_of(value)}): "
+                         "undefined at these arguments")
+
+
+def _infinity_of(value) -> str:
+    if value in _NOT_FINITE:
+        return {sp.zoo: "complex infinity", sp.oo: "∞", -sp.oo: "−∞", sp.nan: "NaN"}[value]
+    return "an expression with ∞ or NaN"
 
 
 class _Builder:
@@ -120,6 +141,8 @@ class _Builder:
         if isinstance(node, ast.BinOp):
             if isinstance(node.op, ast.Pow):
                 return self.power(node, d)
+            if isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+                return self.chain(node, d)
             op = _BINOPS.get(type(node.op))
             if op is None:
                 sym = {ast.BitXor: "'^' (use ** for powers)", ast.Mod: "'%'",
@@ -130,6 +153,27 @@ class _Builder:
         if isinstance(node, ast.Call):
             return self.call(node, d)
         self.fail(node, _DESCRIBE.get(type(node), f"'{type(node).__name__}' syntax"))
+
+    def chain(self, node, d):
+        """A chain a ± b ± c … (or a ·/ b ·/ c …) is one level, however long: it is
+        walked iteratively, so depth means nesting, not the number of terms."""
+        additive = isinstance(node.op, (ast.Add, ast.Sub))
+        ops = (ast.Add, ast.Sub) if additive else (ast.Mult, ast.Div)
+        parts = []
+        while isinstance(node, ast.BinOp) and isinstance(node.op, ops):
+            parts.append((node.op, node.right))
+            node = node.left
+        terms = [self.build(node, d)]
+        for op, operand in reversed(parts):
+            value = self.build(operand, d)
+            if isinstance(op, ast.Sub):
+                value = -value
+            elif isinstance(op, ast.Div):
+                if value == 0:
+                    raise ParseError(f"division by zero at column {operand.col_offset + 1}")
+                value = sp.Pow(value, -1)
+            terms.append(value)
+        return sp.Add(*terms) if additive else sp.Mul(*terms)
 
     def constant(self, node):
         v = node.value
@@ -169,7 +213,9 @@ class _Builder:
             digits = float(abs(exponent)) * math.log10(float(abs(base)))
             if digits > 300:
                 raise ParseError(f"{base}**{exponent} is too large a number")
-        return sp.Pow(base, exponent)
+        value = sp.Pow(base, exponent)
+        _finite(value, lambda: f"({base})**({exponent})")
+        return value
 
     def call(self, node, d):
         if not isinstance(node.func, ast.Name):
@@ -188,4 +234,7 @@ class _Builder:
         if (counts is None and n < 1) or (counts is not None and n not in counts):
             want = "at least 1" if counts is None else " or ".join(map(str, sorted(counts)))
             raise ParseError(f"{fname}() takes {want} argument(s), got {n}")
-        return func(*[self.build(a, d) for a in node.args])
+        args = [self.build(a, d) for a in node.args]
+        value = func(*args)
+        _finite(value, lambda: f"{fname}({', '.join(map(str, args))})")
+        return value

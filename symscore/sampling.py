@@ -52,14 +52,26 @@ import numpy as np
 from .errors import InputValueError, SamplerError, SymscoreError, DomainError
 
 __all__ = ["langevin", "mala", "annealed_langevin", "geometric_sigmas", "SampleResult",
-           "step_from_paper_epsilon", "paper_epsilon_from_step", "NonFiniteChainsWarning"]
+           "step_from_paper_epsilon", "paper_epsilon_from_step", "NonFiniteChainsWarning",
+           "RunawayChainsWarning", "RUNAWAY_FACTOR"]
 
 _PROGRESS_WORK = 5e7        # auto progress bar from this many particle-steps on a TTY
 _PROGRESS_UPDATES = 20
+_MAX_COUNT = 2**62          # steps, thinning: the kernels count in int64
+_INTERRUPT_STEPS = 2e6      # particle-steps (× 10 / D) per host kernel call: Ctrl-C stops soon
+
+#: a finite chain whose final state lies more than this many times the starting
+#: spread away from the starting centre (per coordinate) has "run away"
+RUNAWAY_FACTOR = 1e6
 
 
 class NonFiniteChainsWarning(RuntimeWarning):
     """Some chains became NaN or infinite (usually: the step size is too large)."""
+
+
+class RunawayChainsWarning(RuntimeWarning):
+    """Some chains stayed finite but ran away far beyond their starting spread
+    (usually: the step size is too large)."""
 
 
 def step_from_paper_epsilon(epsilon: float) -> float:
@@ -96,12 +108,35 @@ def geometric_sigmas(sigma_max: float, sigma_min: float, n_levels: int) -> np.nd
 class SampleResult:
     """What a sampler returns.
 
+    Step counts: every count here is of Langevin steps taken by each chain, over all
+    noise levels. ``n_steps`` is that total — for annealed Langevin the argument
+    ``n_steps`` is per level, so ``result.n_steps == n_levels × steps_per_level``
+    (``n_steps=100`` with 5 levels gives 500); ``steps_per_level`` is the argument,
+    ``n_levels`` the number of noise levels (1 for ULA/MALA). ``thin``,
+    ``trace_steps`` and ``first_nonfinite_step`` count the same global steps, so
+    level ℓ (0-based) covers steps ℓ·steps_per_level + 1 … (ℓ+1)·steps_per_level.
+
     ``x`` (N, D) final states; ``trace`` (R, N, D) states after steps
     ``trace_steps`` (every ``thin`` steps) or None; ``acceptance`` (N,) per-chain
     acceptance rates (MALA) or None; ``nonfinite`` indices of chains that
     became NaN/inf and ``first_nonfinite_step`` (N,) the step after which each
     did (−1: never); ``nonfinite_proposals`` (N,) rejected non-finite MALA
-    proposals; ``step_sizes`` one per noise level (one for ULA/MALA)."""
+    proposals; ``step_sizes`` one per noise level (one for ULA/MALA); ``sigmas``
+    the noise levels (annealed) or None.
+
+    ``runaway``: indices of chains that stayed finite but ended more than
+    :data:`RUNAWAY_FACTOR` times the starting spread away from the starting centre
+    (in some coordinate; spread = max(max |x0 − median|, |median|, 1) per
+    coordinate); ``healthy`` the mask of chains neither non-finite nor runaway.
+
+    >>> import numpy as np, symscore as ss
+    >>> d = ss.families.gaussian_perturbed([0.0], [[1.0]])
+    >>> r = ss.annealed_langevin(d, np.zeros((2, 1)), None, step_size=0.01, n_steps=100,
+    ...                          seed=0, thin=50, sigmas=ss.geometric_sigmas(5, 1, 5),
+    ...                          target="numpy")
+    >>> r.n_steps, r.n_levels, r.steps_per_level, r.trace_steps[:3].tolist()
+    (500, 5, 100, [50, 100, 150])
+    """
 
     method: str
     x: np.ndarray
@@ -115,7 +150,14 @@ class SampleResult:
     nonfinite_proposals: np.ndarray | None = None
     sigmas: np.ndarray | None = None
     target: str = "cpu"
+    runaway: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     seconds: float = field(default=0.0, compare=False)
+    n_levels: int = 1
+
+    @property
+    def steps_per_level(self) -> int:
+        """The sampler's ``n_steps`` argument (per noise level)."""
+        return self.n_steps // self.n_levels
 
     @property
     def nonfinite(self) -> np.ndarray:
@@ -125,11 +167,39 @@ class SampleResult:
     def n_nonfinite(self) -> int:
         return int(np.count_nonzero(self.first_nonfinite_step >= 0))
 
+    @property
+    def n_runaway(self) -> int:
+        return int(len(self.runaway))
+
+    @property
+    def healthy(self) -> np.ndarray:
+        """Mask of the chains that are finite and did not run away."""
+        ok = self.first_nonfinite_step < 0
+        ok[self.runaway] = False
+        return ok
+
+    def health_summary(self) -> str:
+        """Plain words on the unhealthy chains ('' when all are healthy)."""
+        N, parts = self.x.shape[0], []
+        if self.n_nonfinite:
+            parts.append(f"{self.n_nonfinite} of {N} chains became NaN or infinite")
+        if self.n_runaway:
+            parts.append(f"{self.n_runaway} of {N} chains ran away (finite, but more than "
+                         f"{RUNAWAY_FACTOR:.0e} times farther from the start than the starting"
+                         " spread)")
+        if not parts:
+            return ""
+        return ("; ".join(parts) + f"; the step size {float(np.max(self.step_sizes)):g} is "
+                "probably too large for this density")
+
     def __repr__(self):
         acc = ("" if self.acceptance is None
                else f", acceptance {np.mean(self.acceptance):.3f} (mean)")
-        return (f"SampleResult({self.method}, {self.x.shape[0]} chains × {self.n_steps} steps"
-                f", {self.n_nonfinite} non-finite{acc}, target {self.target!r})")
+        run = f", {self.n_runaway} runaway" if self.n_runaway else ""
+        steps = (f"{self.n_steps} steps" if self.n_levels == 1 else
+                 f"{self.n_steps} steps ({self.n_levels} levels × {self.steps_per_level})")
+        return (f"SampleResult({self.method}, {self.x.shape[0]} chains × {steps}"
+                f", {self.n_nonfinite} non-finite{run}{acc}, target {self.target!r})")
 
 
 # -- public samplers ---------------------------------------------------------------------
@@ -181,7 +251,9 @@ def annealed_langevin(kernels, x0, theta, step_size, n_steps, seed, thin=None, *
     the paper's ε: ``step_size = step_from_paper_epsilon(ε)``). The density's
     noise-scale parameter is set to σᵢ at level i; ``theta`` gives the other
     parameters (its σ entry is ignored). ``denoise``: finish with
-    x ← x + σ_L²·s(x; σ_L). ``thin`` counts steps over all levels.
+    x ← x + σ_L²·s(x; σ_L). ``thin`` counts steps over all levels, like
+    ``result.n_steps`` (= ``n_steps`` × L) and ``result.trace_steps``; see
+    :class:`SampleResult`.
     """
     run = _Run("annealed_langevin", kernels, x0, theta, seed, target, annealed=True)
     h = _positive(step_size, "step_size")
@@ -224,6 +296,7 @@ class _Run:
         X = k.samples(x0, name="x0")
         self.X = np.array(X, dtype=X.dtype, order="C", copy=True)
         _check_support(density, self.X)
+        self.centre, self.spread = _start_spread(self.X)
         self.S = seed_states(self.seed, self.X.shape[0])
         self.runner = _runner(k)
         self.started = time.perf_counter()
@@ -257,23 +330,33 @@ class _Run:
         return R, np.empty((R,) + self.X.shape, self.X.dtype)
 
     def chunks(self, n_total, progress):
-        """Step ranges, one per kernel call; several only to update a progress bar
-        (the split does not change the results)."""
+        """Step ranges, one per kernel call (the split does not change the results).
+        On the host targets a call does at most ``_INTERRUPT_STEPS`` particle-steps
+        (× D), so Ctrl-C stops a run within a fraction of a second; a progress bar
+        is updated between calls."""
         show = progress if progress is not None else (
             sys.stderr.isatty() and self.X.shape[0] * n_total >= _PROGRESS_WORK)
-        if not show or n_total < 2:
-            yield 0, n_total
-            return
-        n = min(_PROGRESS_UPDATES, n_total)
-        bounds = [n_total * i // n for i in range(n + 1)]
-        for i in range(n):
-            yield bounds[i], bounds[i + 1]
-            _bar(self.method, bounds[i + 1], n_total, time.perf_counter() - self.started)
-        sys.stderr.write("\n")
+        N, D = self.X.shape
+        per_call = n_total
+        if self.kernels.target in ("cpu", "numpy"):
+            per_call = max(1, int(_INTERRUPT_STEPS * 10 // max(1, N * D)))
+        if show and n_total >= 2:
+            per_call = min(per_call, max(1, n_total // _PROGRESS_UPDATES))
+        t = 0
+        while t < n_total:
+            t1 = min(n_total, t + per_call)
+            yield t, t1
+            t = t1
+            if show and n_total >= 2:
+                _bar(self.method, t, n_total, time.perf_counter() - self.started)
+        if show and n_total >= 2:
+            sys.stderr.write("\n")
 
     def langevin(self, thetas, steps, T, L, thin, progress, sigmas=None, denoise=False):
         self.check_start(theta=thetas[0])
         n_total = T * L
+        if n_total > _MAX_COUNT:
+            raise SamplerError(f"{T} steps × {L} noise levels is too many (at most 2**62)")
         R, trace = self.trace(n_total, thin)
         bad = np.full(self.X.shape[0], -1, np.int64)
         for t0, t1 in self.chunks(n_total, progress):
@@ -284,14 +367,15 @@ class _Run:
             with np.errstate(all="ignore"):
                 G = self.kernels.score(self.X[ok], thetas[-1]) if np.any(ok) else 0.0
             self.X[ok] = self.X[ok] + sigmas[-1] ** 2 * G
-        return self.result(n_total, steps, thin, trace, bad=bad, sigmas=sigmas)
+        return self.result(n_total, steps, thin, trace, bad=bad, sigmas=sigmas, n_levels=L)
 
     def result(self, n_total, steps, thin, trace, bad=None, sigmas=None, **extra):
         N = self.X.shape[0]
         if bad is None:
             bad = np.where(np.all(np.isfinite(self.X), axis=1), -1, 0).astype(np.int64)
+        runaway = _runaway(self.X, bad, self.centre, self.spread)
         res = SampleResult(
-            method=self.method, x=self.X, seed=self.seed, n_steps=n_total,
+            method=self.method, x=self.X, seed=self.seed, n_steps=n_total, runaway=runaway,
             step_sizes=np.asarray(steps, dtype=float), first_nonfinite_step=bad,
             trace=trace if thin is not None else None,
             trace_steps=(thin * np.arange(1, trace.shape[0] + 1)) if thin is not None else None,
@@ -304,7 +388,32 @@ class _Run:
                 f"after step {first}); the step size {float(np.max(steps)):g} is probably too "
                 "large for this density. Their indices are in result.nonfinite.",
                 NonFiniteChainsWarning, stacklevel=3)
+        if res.n_runaway:
+            warnings.warn(
+                f"{self.method}: {res.n_runaway} of {N} chains ran away: finite, but more than "
+                f"{RUNAWAY_FACTOR:.0e} times the starting spread from the start; the step size "
+                f"{float(np.max(steps)):g} is probably too large for this density. Their "
+                "indices are in result.runaway.", RunawayChainsWarning, stacklevel=3)
         return res
+
+
+def _start_spread(X):
+    """Per-coordinate centre (median) and spread max(max |x0 − centre|, |centre|, 1)."""
+    if X.shape[0] == 0:
+        return np.zeros(X.shape[1]), np.ones(X.shape[1])
+    centre = np.median(X, axis=0).astype(float)
+    spread = np.maximum(np.max(np.abs(X - centre), axis=0), np.abs(centre))
+    return centre, np.maximum(spread, 1.0)
+
+
+def _runaway(X, bad, centre, spread) -> np.ndarray:
+    """Indices of finite chains beyond RUNAWAY_FACTOR × spread from the centre."""
+    with np.errstate(all="ignore"):
+        far = np.any(np.abs(X - centre) > RUNAWAY_FACTOR * spread, axis=1)
+    finite = np.all(np.isfinite(X), axis=1)
+    if bad is not None:
+        finite &= bad < 0
+    return np.flatnonzero(far & finite).astype(np.int64)
 
 
 def _runner(kernels):
@@ -382,6 +491,8 @@ def _count(value, name) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
             or int(value) < 1:
         raise SamplerError(f"{name} must be a positive integer, got {value!r}")
+    if int(value) > _MAX_COUNT:
+        raise SamplerError(f"{name} = {int(value)} is too large (at most 2**62)")
     return int(value)
 
 

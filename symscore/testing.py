@@ -12,7 +12,8 @@ failing example), so sign and scale bugs surface in an ordinary pytest run.
   - ``"ism"``: ∇·s + ½‖s‖², called as ``fn(X)``;
   - ``"dsm"``: ½‖s(x + σz) + z/σ‖² (``weighted=True``: ½‖σ s(x + σz) + z‖²),
     called as ``fn(X, Z, sigma)`` with Z the standard-normal noise;
-  - ``"ssm"``: vᵀ(∇s)v + ½(vᵀs)², called as ``fn(X, V)``, one projection per row.
+  - ``"ssm"``: vᵀ(∇s)v + ½(vᵀs)², called as ``fn(X, V)``, one projection per row;
+  - ``"ssm_vr"``: the variance-reduced vᵀ(∇s)v + ½‖s‖², called as ``fn(X, V)``.
 
   With ``takes_theta=True`` the flat θ (in ``density.params`` order) is passed as
   a last argument, and θ itself is drawn from :func:`parameters` when not given.
@@ -20,7 +21,14 @@ failing example), so sign and scale bugs surface in an ordinary pytest run.
   the support and parameter vectors inside their domains.
 
 Inputs are float64 NumPy arrays; ``convert`` maps them first (e.g.
-``torch.from_numpy``); outputs may be NumPy, JAX or PyTorch arrays.
+``torch.from_numpy``); outputs may be NumPy, JAX or PyTorch arrays, and the
+default tolerances follow their dtype (float32 results are compared at float32
+accuracy). Failures are plain AssertionErrors without symscore's own frames
+(``__tracebackhide__``), printing as many digits as it takes to tell the numbers apart.
+
+Use a density of dimension D ≥ 3 for loss tests: at D = 2 a mean over the
+coordinates is exactly ½ × their sum, so ``np.mean(s**2)`` written for ½‖s‖²
+passes there and is caught only from D = 3 on.
 
 Example: a deliberately wrong ISM loss (the sign of the divergence flipped) is
 caught, with the point where it disagrees:
@@ -50,14 +58,15 @@ import sympy as sp
 
 from .density import Density
 from .errors import DensityError, InputValueError, ShapeError, SymscoreError
-from .objectives import auxiliary_symbols, dsm_integrand, ism_integrand, ssm_integrand
+from .numeric import as_rows as _rows, lambdify, log_density_at, score_at
+from .objectives import (auxiliary_symbols, dsm_integrand, ism_integrand, ssm_integrand,
+                         ssm_vr_integrand)
 from .params import pack
-from .proof.numeric import lambdify_numpy
 
 __all__ = ["assert_score_matches", "assert_loss_matches", "points", "parameters",
            "symbolic_score", "symbolic_log_density", "symbolic_loss"]
 
-LOSS_KINDS = ("ism", "dsm", "ssm")
+LOSS_KINDS = ("ism", "dsm", "ssm", "ssm_vr")
 
 
 def _hypothesis():
@@ -66,7 +75,7 @@ def _hypothesis():
         from hypothesis import strategies
     except ImportError:  # pragma: no cover - hypothesis is in the test extra
         raise SymscoreError("symscore.testing needs hypothesis: pip install hypothesis "
-                            "(or symscore[test])") from None
+                            "(or pip install \".[test]\" in the symscore source tree)") from None
     return hypothesis, strategies
 
 
@@ -145,12 +154,8 @@ def parameters(density, *, scale: float = 3.0, margin: float = 1e-2):
 @lru_cache(maxsize=64)
 def _compiled(density: Density, kind: str, weighted: bool):
     xs, th = list(density.variables), list(density.params)
-    if kind == "score":
-        return lambdify_numpy(xs + th, list(density.score)), ()
-    if kind == "logp":
-        return lambdify_numpy(xs + th, [density.log_density]), ()
     if kind == "ism":
-        return lambdify_numpy(xs + th, [ism_integrand(density)]), ()
+        return lambdify(xs + th, [ism_integrand(density)]), ()
     if kind == "dsm":
         z = auxiliary_symbols(density, "z")
         taken = {s.name for s in density.variables + density.params + z}
@@ -159,59 +164,42 @@ def _compiled(density: Density, kind: str, weighted: bool):
             name += "_"
         sigma = sp.Symbol(name, positive=True)
         expr = dsm_integrand(density, sigma, z, weighted=weighted)
-        return lambdify_numpy(xs + list(z) + [sigma] + th, [expr]), (z, sigma)
+        return lambdify(xs + list(z) + [sigma] + th, [expr]), (z, sigma)
     v = auxiliary_symbols(density, "v")
-    return lambdify_numpy(xs + list(v) + th, [ssm_integrand(density, v)]), (v,)
+    integrand = ssm_integrand if kind == "ssm" else ssm_vr_integrand
+    return lambdify(xs + list(v) + th, [integrand(density, v)]), (v,)
 
 
 def _columns(A) -> list[np.ndarray]:
     return [A[:, i] for i in range(A.shape[1])]
 
 
-def _rows(density, X, what="X") -> np.ndarray:
-    X = np.asarray(X, dtype=float)
-    if X.ndim == 1 and density.dim == 1:
-        X = X[:, None]
-    if X.ndim != 2 or X.shape[1] != density.dim:
-        raise ShapeError(f"{what} must have shape (N, {density.dim}), got {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise InputValueError(f"{what} holds NaN or infinite values")
-    return X
-
-
 def symbolic_score(density, X, theta) -> np.ndarray:
-    """The exact score ∇x log p~ at the rows of X, shape (N, D) (NumPy evaluation).
+    """The exact score ∇x log p~ at the rows of X, shape (N, D) (NumPy evaluation;
+    the same as :func:`symscore.numeric.score_at`).
 
     >>> import numpy as np, symscore as ss
     >>> symbolic_score(ss.families.gaussian(dim=1), np.array([[1.0]]), [0.0, 2.0])
     array([[-4.]])
     """
-    density = _check_density(density)
-    X, theta = _rows(density, X), pack(density, theta)
-    f, _ = _compiled(density, "score", False)
-    out = f(*_columns(X), *theta)
-    return np.stack([np.broadcast_to(np.asarray(o, dtype=float), (len(X),)) for o in out],
-                    axis=1)
+    return score_at(_check_density(density), X, theta)
 
 
 def symbolic_log_density(density, X, theta) -> np.ndarray:
-    """log p~(x; θ) at the rows of X, shape (N,) (NumPy evaluation).
+    """log p~(x; θ) at the rows of X, shape (N,) (:func:`symscore.numeric.log_density_at`).
 
     >>> import numpy as np, symscore as ss
     >>> symbolic_log_density(ss.families.gaussian(dim=1), np.array([[0.0]]), [0.0, 1.0])
     array([-0.91893853])
     """
-    density = _check_density(density)
-    X, theta = _rows(density, X), pack(density, theta)
-    f, _ = _compiled(density, "logp", False)
-    return np.broadcast_to(np.asarray(f(*_columns(X), *theta)[0], dtype=float),
-                           (len(X),)).copy()
+    return log_density_at(_check_density(density), X, theta)
 
 
 def symbolic_loss(density, kind: str, X, theta, *, Z=None, sigma=None, V=None,
                   weighted: bool = False) -> np.ndarray:
-    """The exact per-sample integrand of ``kind`` (``"ism"``, ``"dsm"``, ``"ssm"``),
-    shape (N,). DSM needs the noise Z (N, D) and σ > 0; SSM the projections V (N, D).
+    """The exact per-sample integrand of ``kind`` (``"ism"``, ``"dsm"``, ``"ssm"``,
+    ``"ssm_vr"``), shape (N,). DSM needs the noise Z (N, D) and σ > 0; SSM the
+    projections V (N, D).
 
     >>> import numpy as np, symscore as ss
     >>> symbolic_loss(ss.families.gaussian(dim=1), "ism", np.array([[1.0]]), [0.0, 1.0])
@@ -241,23 +229,52 @@ def symbolic_loss(density, kind: str, X, theta, *, Z=None, sigma=None, V=None,
 
 # -- assertions ----------------------------------------------------------------------------
 
-def _to_numpy(y) -> np.ndarray:
-    """NumPy view of a NumPy / JAX / PyTorch result."""
+def _to_numpy(y) -> tuple[np.ndarray, np.dtype]:
+    """A float64 NumPy copy of a NumPy / JAX / PyTorch result, and its own dtype."""
     if hasattr(y, "detach"):  # torch
         y = y.detach().cpu().numpy()
-    return np.asarray(y, dtype=float)
+    raw = np.asarray(y)
+    dtype = raw.dtype if np.issubdtype(raw.dtype, np.floating) else np.dtype(float)
+    return raw.astype(float), dtype
 
 
-def _fmt(a) -> str:
+#: default (rtol, atol) by the floating-point size of the user's result; atol is
+#: scaled by max(1, the largest |symbolic value| in the batch) (cancellation)
+TOLERANCES = {8: (1e-6, 1e-9), 4: (1e-4, 1e-5), 2: (1e-2, 1e-2)}
+
+
+def tolerances(dtype, rtol=None, atol=None) -> tuple[float, float]:
+    """(rtol, atol) for a result of ``dtype``: the given ones, else :data:`TOLERANCES`.
+
+    >>> tolerances(np.float32)
+    (0.0001, 1e-05)
+    """
+    r, a = TOLERANCES.get(np.dtype(dtype).itemsize, TOLERANCES[2])
+    return (r if rtol is None else float(rtol)), (a if atol is None else float(atol))
+
+
+def _digits(a, b) -> int:
+    """Significant digits needed to print a and b differently (6 … 17)."""
+    a, b = np.atleast_1d(np.asarray(a, float)).ravel(), np.atleast_1d(np.asarray(b, float)).ravel()
+    for k in range(6, 18):
+        if len(a) != len(b) or any(f"{x:.{k}g}" != f"{y:.{k}g}" for x, y in zip(a, b)):
+            return k
+    return 17
+
+
+def _fmt(a, digits: int = 6) -> str:
     a = np.asarray(a, dtype=float)
-    return str(np.vectorize(lambda v: float(f"{v:.6g}"))(a).tolist()) if a.size else "[]"
+    return str(np.vectorize(lambda v: float(f"{v:.{digits}g}"))(a).tolist()) if a.size else "[]"
 
 
-def _compare(what: str, yours, ours, rtol: float, atol: float, where) -> None:
+def _compare(what: str, yours, ours, rtol: float, atol: float, where, hint=None) -> None:
     """Raise an AssertionError naming the worst row (``where(i)`` describes row i;
-    ``where(None)`` a scalar) unless yours ≈ ours elementwise."""
+    ``where(None)`` a scalar) unless yours ≈ ours elementwise; ``hint(yours, ours)``
+    may name the likely bug."""
+    __tracebackhide__ = True
     yours, ours = np.atleast_1d(yours), np.atleast_1d(ours)
-    bad = ~np.isclose(yours, ours, rtol=rtol, atol=atol) | ~np.isfinite(yours)
+    scale = max(1.0, float(np.max(np.abs(ours)))) if np.all(np.isfinite(ours)) else 1.0
+    bad = ~np.isclose(yours, ours, rtol=rtol, atol=atol * scale) | ~np.isfinite(yours)
     if not bad.any():
         return
     excess = np.where(bad, np.abs(yours - ours), 0.0)
@@ -265,9 +282,11 @@ def _compare(what: str, yours, ours, rtol: float, atol: float, where) -> None:
     rows = excess.reshape(len(excess), -1).max(axis=1)
     i = int(np.argmax(rows))
     label = where(i if len(rows) > 1 or np.ndim(ours) > 0 else None)
-    raise AssertionError(f"{what} mismatch {label}: yours {_fmt(yours[i])} vs symbolic "
-                         f"{_fmt(ours[i])} (|difference| {rows[i]:.3g}; rtol={rtol}, "
-                         f"atol={atol})")
+    k = _digits(yours[i], ours[i])
+    extra = (hint(yours, ours) or "") if hint is not None else ""
+    raise AssertionError(f"{what} mismatch {label}: yours {_fmt(yours[i], k)} vs symbolic "
+                         f"{_fmt(ours[i], k)} (|difference| {rows[i]:.3g}; rtol={rtol:g}, "
+                         f"atol={atol * scale:.3g})" + (f". {extra}" if extra else ""))
 
 
 def _theta_for(density, theta, takes_theta: bool):
@@ -283,6 +302,7 @@ def _theta_for(density, theta, takes_theta: bool):
 def _run(check, strategies: dict, max_examples: int, explicit: dict | None) -> None:
     """Run ``check(**values)`` on explicit values, or under hypothesis; a failure is
     re-raised as one clean AssertionError naming the (shrunk) failing example."""
+    __tracebackhide__ = True
     if explicit is not None:
         check(**explicit)
         return
@@ -292,6 +312,7 @@ def _run(check, strategies: dict, max_examples: int, explicit: dict | None) -> N
                             "function_scoped_fixture")]
 
     def check_all(values):
+        __tracebackhide__ = True
         check(**values)
 
     phases = [p for p in hypothesis.Phase if p.name != "explain"]  # explain: slow, unused
@@ -305,7 +326,8 @@ def _run(check, strategies: dict, max_examples: int, explicit: dict | None) -> N
         raise AssertionError(str(err)) from None
 
 
-def assert_score_matches(density, fn, theta=None, *, rtol: float = 1e-6, atol: float = 1e-9,
+def assert_score_matches(density, fn, theta=None, *, rtol: float | None = None,
+                         atol: float | None = None,
                          n: int = 8, max_examples: int = 50, scale: float = 10.0,
                          at=None, takes_theta: bool = False, convert=None) -> None:
     """Assert ``fn(X)`` (N×D scores) equals the symbolic ∇x log p~(x; θ) at
@@ -315,6 +337,8 @@ def assert_score_matches(density, fn, theta=None, *, rtol: float = 1e-6, atol: f
     ``theta`` (flat or by name; default ``density.defaults``) fixes θ; with
     ``takes_theta=True`` fn is called as ``fn(X, theta)`` and θ is drawn too
     when not given. ``convert`` maps X before the call (``torch.from_numpy``).
+    ``rtol``/``atol`` default to :data:`TOLERANCES` for the dtype ``fn`` returns
+    (float32 code is held to float32 accuracy).
 
     >>> import numpy as np, symscore as ss
     >>> g = ss.families.gaussian(dim=2, kind="iso")   # θ = (μ₀, μ₁, L)
@@ -322,6 +346,7 @@ def assert_score_matches(density, fn, theta=None, *, rtol: float = 1e-6, atol: f
     ...     return -theta[2]**2 * (X - theta[:2])
     >>> assert_score_matches(g, score, takes_theta=True, max_examples=20)
     """
+    __tracebackhide__ = True
     density = _check_density(density)
     if not callable(fn):
         raise SymscoreError(f"fn must be callable, got {type(fn).__name__}")
@@ -329,14 +354,16 @@ def assert_score_matches(density, fn, theta=None, *, rtol: float = 1e-6, atol: f
     conv = convert or (lambda a: a)
 
     def check(X, theta=None):
+        __tracebackhide__ = True
         th = fixed if fixed is not None else theta
         ours = symbolic_score(density, X, th)
         args = (conv(X.copy()),) + ((conv(th.copy()),) if takes_theta else ())
-        yours = _to_numpy(fn(*args))
+        yours, dtype = _to_numpy(fn(*args))
         if yours.shape != ours.shape:
             raise AssertionError(f"score has shape {yours.shape}, expected {ours.shape} "
                                  f"(one row per point)")
-        _compare("score", yours, ours, rtol, atol,
+        r, a = tolerances(dtype, rtol, atol)
+        _compare(f"score ({dtype})" if dtype != np.float64 else "score", yours, ours, r, a,
                  lambda i: f"at x = {_fmt(X[i])}, θ = {_fmt(th)}")
 
     strategies = {"X": points(density, n, scale=scale)}
@@ -348,19 +375,24 @@ def assert_score_matches(density, fn, theta=None, *, rtol: float = 1e-6, atol: f
     _run(check, strategies, max_examples, explicit)
 
 
-def assert_loss_matches(density, fn, kind: str = "ism", theta=None, *, rtol: float = 1e-6,
-                        atol: float = 1e-9, n: int = 8, max_examples: int = 50,
+def assert_loss_matches(density, fn, kind: str = "ism", theta=None, *,
+                        rtol: float | None = None, atol: float | None = None, n: int = 8, max_examples: int = 50,
                         scale: float = 5.0, sigma=None, weighted: bool = False,
                         takes_theta: bool = False, convert=None) -> None:
     """Assert a score-matching loss ``fn`` equals symscore's integrand of ``kind``.
 
     ``fn`` returns either one value per sample (shape (N,)) or their mean (a
     scalar); calls are ``fn(X)`` (ISM), ``fn(X, Z, sigma)`` (DSM: x̃ = x + σz,
-    ``weighted`` selects the λ(σ) = σ² form) and ``fn(X, V)`` (SSM), plus θ last
-    when ``takes_theta``. ``sigma`` fixes the noise level (drawn in [0.05, 3]
-    otherwise). Common bugs it catches: a flipped sign of the divergence, ‖s‖²
-    without the ½, sum instead of mean, unit-norm projections (SSM then comes
-    out as ISM/D), the DSM target −z·σ instead of −z/σ.
+    ``weighted`` selects the λ(σ) = σ² form) and ``fn(X, V)`` (``"ssm"``:
+    vᵀ(∇s)v + ½(vᵀs)²; ``"ssm_vr"``, variance-reduced: vᵀ(∇s)v + ½‖s‖²), plus θ
+    last when ``takes_theta``. ``sigma`` fixes the noise level (drawn in [0.05, 3]
+    otherwise). SSM projections are drawn with every |vᵢ| ≥ 0.25 (never v = 0).
+    ``rtol``/``atol`` default to :data:`TOLERANCES` for the dtype ``fn`` returns.
+    Common bugs it catches: a flipped sign of the divergence, ‖s‖² without the ½,
+    sum instead of mean, unit-norm projections (named in the message), the DSM
+    target −z·σ instead of −z/σ — and a mean over coordinates instead of the sum,
+    but only when D ≥ 3: at D = 2, mean(s²) is exactly ½‖s‖², so test with a
+    density of dimension ≥ 3 (e.g. ``gaussian(dim=3)``).
 
     >>> import numpy as np, symscore as ss
     >>> g = ss.families.gaussian(dim=2, kind="iso")
@@ -369,6 +401,7 @@ def assert_loss_matches(density, fn, kind: str = "ism", theta=None, *, rtol: flo
     ...     return 0.5 * np.sum((s + Z / sigma)**2, axis=1)
     >>> assert_loss_matches(g, dsm, "dsm", max_examples=20)
     """
+    __tracebackhide__ = True
     density = _check_density(density)
     if kind not in LOSS_KINDS:
         raise SymscoreError(f"kind must be one of {LOSS_KINDS}, got {kind!r}")
@@ -381,25 +414,33 @@ def assert_loss_matches(density, fn, kind: str = "ism", theta=None, *, rtol: flo
     _, st = _hypothesis()
 
     def check(X, theta=None, Z=None, sig=None, V=None):
+        __tracebackhide__ = True
         th = fixed if fixed is not None else theta
         sig = float(sigma) if sigma is not None else sig
         ours = symbolic_loss(density, kind, X, th, Z=Z, sigma=sig, V=V, weighted=weighted)
-        args = {"ism": (X,), "dsm": (X, Z, sig), "ssm": (X, V)}[kind]
+        args = {"ism": (X,), "dsm": (X, Z, sig), "ssm": (X, V), "ssm_vr": (X, V)}[kind]
         args = tuple(conv(a.copy()) if isinstance(a, np.ndarray) else a for a in args)
         if takes_theta:
             args += (conv(th.copy()),)
-        yours = _to_numpy(fn(*args))
+        yours, dtype = _to_numpy(fn(*args))
+        r, a = tolerances(dtype, rtol, atol)
+        name = f"{kind} loss" + (f" ({dtype})" if dtype != np.float64 else "")
+
         def where(i):
             rows = slice(None) if i is None else slice(i, i + 1)
-            extra = {"ism": "", "dsm": f", z = {_fmt(Z[rows])}, σ = {sig:.6g}" if kind == "dsm"
-                     else "", "ssm": f", v = {_fmt(V[rows])}" if kind == "ssm" else ""}[kind]
+            extra = (f", z = {_fmt(Z[rows])}, σ = {sig:.6g}" if kind == "dsm" else
+                     f", v = {_fmt(V[rows])}" if kind.startswith("ssm") else "")
             return f"at x = {_fmt(X[rows])}{extra}, θ = {_fmt(th)}"
 
+        def hint(y, o):
+            return _ssm_hint(density, kind, X, th, V, y, r, a) if kind.startswith("ssm") \
+                else None
+
         if yours.ndim == 0:
-            _compare(f"{kind} loss (your scalar vs the mean of the integrand)", yours,
-                     np.mean(ours), rtol, atol, lambda i: where(None))
+            _compare(f"{name} (your scalar vs the mean of the integrand)", yours,
+                     np.mean(ours), r, a, lambda i: where(None), hint)
         elif yours.shape == ours.shape:
-            _compare(f"{kind} loss", yours, ours, rtol, atol, where)
+            _compare(name, yours, ours, r, a, where, hint)
         else:
             raise AssertionError(f"{kind} loss has shape {yours.shape}; expected a scalar "
                                  f"(the mean) or {ours.shape} (per sample)")
@@ -412,7 +453,24 @@ def assert_loss_matches(density, fn, kind: str = "ism", theta=None, *, rtol: flo
                                    min_size=n, max_size=n).map(np.array)
         if sigma is None:
             strategies["sig"] = _floats(st, 0.05, 3.0)
-    if kind == "ssm":
-        strategies["V"] = st.lists(st.tuples(*[_floats(st, -3.0, 3.0)] * density.dim),
+    if kind.startswith("ssm"):
+        # |vᵢ| ∈ [0.25, 3] with either sign: never v = 0 (where a unit-norm bug gives NaN)
+        coord = st.tuples(st.sampled_from((-1.0, 1.0)), _floats(st, 0.25, 3.0)).map(
+            lambda t: t[0] * t[1])
+        strategies["V"] = st.lists(st.tuples(*[coord] * density.dim),
                                    min_size=n, max_size=n).map(np.array)
     _run(check, strategies, max_examples, None)
+
+
+def _ssm_hint(density, kind, X, th, V, yours, rtol, atol):
+    """Name the usual SSM bug: projections normalised to unit length."""
+    if not np.all(np.isfinite(yours)):
+        return ("your loss is not finite at these projections: is v divided by ‖v‖ (or "
+                "another quantity that can vanish)?")
+    unit = symbolic_loss(density, kind, X, th, V=V / np.linalg.norm(V, axis=1, keepdims=True))
+    unit = np.mean(unit) if np.ndim(yours) == 0 else unit
+    if np.allclose(yours, unit, rtol=rtol, atol=atol * max(1.0, float(np.max(np.abs(unit))))):
+        return ("your loss equals the integrand at the unit vectors v/‖v‖: sliced score "
+                "matching's projections are not normalised (E[vvᵀ] = I, e.g. Rademacher or "
+                "N(0, I) entries); drop the normalisation")
+    return None

@@ -130,7 +130,7 @@ def test_density_file_model(tmp_path):
     (["sample", "gaussian:dim=1", "--chains", "-3"], "positive integer"),
     (["sample", "gaussian:dim=1", "--theta", "[1, 2, 3]"], "shape (2,)"),
     (["sample", "gaussian:dim=1", "--theta", "{oops"], "not valid JSON"),
-    (["sample", "gaussian:dim=1", "--sampler", "annealed"], "noise-scale"),
+    (["sample", "laplace:dim=1", "--sampler", "annealed"], "noise-scale"),
     (["sample", "gaussian:dim=3", "--plot", "f.png"], "1-D and 2-D"),
     (["compile", "gaussian:dim=2", "--target", "cuda"], "cuda"),
     (["demo", "--size", "huge"], "invalid choice"),
@@ -181,3 +181,13 @@ def test_notebook_displays_render():
     r = ss.fit(ss.families.gaussian_natural(dim=1),
                np.random.default_rng(0).normal(size=(50, 1)), prove=False)
     assert "| parameter | estimate | std. error |" in r._repr_markdown_()
+
+
+def test_closed_stdout_is_not_an_error(tmp_path):
+    """`symscore families | head -1`: a reader that leaves early is not an internal error."""
+    p = subprocess.Popen(CLI + ["families"], cwd=tmp_path, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    p.stdout.close()                      # the reader is gone before anything is written
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 0, err
+    assert "error" not in err, err

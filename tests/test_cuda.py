@@ -31,7 +31,7 @@ from cuda_ptx_checks import NO_TOOLKIT as PTX_SKIP  # noqa: E402
 
 TIMEOUT = 600
 needs_numba_cuda = pytest.mark.skipif(importlib.util.find_spec("numba_cuda") is None,
-                                      reason="numba-cuda is not installed (symscore[cuda])")
+                                      reason="numba-cuda is not installed (the cuda extra)")
 
 
 def _env(sim: bool, extra=None):
@@ -77,7 +77,7 @@ class _Background:
 @pytest.fixture(scope="module")
 def background(tmp_path_factory):
     if importlib.util.find_spec("numba_cuda") is None:
-        pytest.skip("numba-cuda is not installed (symscore[cuda])")
+        pytest.skip("numba-cuda is not installed (the cuda extra)")
     """The simulator checks (two processes) and the offline PTX compile, side by side."""
     jobs = [(group, [str(HERE / "cuda_checks.py"), "--size", "tiny", "--group", group], True)
             for group in GROUPS]
@@ -155,7 +155,8 @@ def test_clean_error_without_numba_cuda():
     assert rec["loaded"] == [], f"import symscore imported {rec['loaded']}"
     assert rec["raised"] == "BackendUnavailableError" and rec["symscore"], rec
     assert "numba-cuda is not installed" in rec["msg"]
-    assert "pip install symscore[cuda]" in rec["msg"]
+    # the install hint points at the source tree's extra, never at a registry name
+    assert 'pip install ".[cuda]"' in rec["msg"] and "pip install symscore" not in rec["msg"]
 
 
 @needs_numba_cuda
@@ -168,7 +169,8 @@ def test_clean_error_without_gpu():
     rec = json.loads(proc.stdout.strip().splitlines()[-1])
     assert rec["loaded"] == [], f"import symscore imported {rec['loaded']}"
     assert rec["raised"] == "BackendUnavailableError" and rec["symscore"], rec
-    assert "no usable NVIDIA GPU" in rec["msg"] and "pip install symscore[cuda]" in rec["msg"]
+    assert "no usable NVIDIA GPU" in rec["msg"] and 'pip install ".[cuda]"' in rec["msg"]
+    assert "pip install symscore" not in rec["msg"]
 
 
 def test_gpu_check_script_runs_under_simulator(background):

@@ -112,5 +112,5 @@ def test_missing_matplotlib_is_a_clear_error(monkeypatch, toy):
             raise ImportError(name)
         return real(name, *a, **k)
     monkeypatch.setattr(builtins, "__import__", fake)
-    with pytest.raises(ss.BackendUnavailableError, match=r"symscore\[plot\]"):
+    with pytest.raises(ss.BackendUnavailableError, match=r"pip install matplotlib.*\.\[plot\]"):
         plot.score_field(toy)

@@ -65,8 +65,13 @@ def run_chunks(fn, nchunks: int, head: tuple, tail: tuple, threads: int | None =
     bounds = [nchunks * i // t for i in range(t + 1)]
     pool = _get_pool(t)
     futures = [pool.submit(fn, *head, bounds[i], bounds[i + 1], *tail) for i in range(t)]
-    for f in futures:
-        f.result()
+    try:
+        for f in futures:
+            f.result()
+    except BaseException:   # Ctrl-C while waiting: start nothing more; running parts end soon
+        for f in futures:
+            f.cancel()
+        raise
 
 
 def _nchunks(n: int, chunk: int = CHUNK) -> int:

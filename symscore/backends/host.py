@@ -41,6 +41,8 @@ class HostOps:
             from ..codegen.cache import load_module
             from ..codegen.module import generate_source, kernel_hash
             digest = kernel_hash(self.density, kernel_set, self.target, self.dtype, spec)
+            if self.target != "numpy":   # numba code: its on-load hook puts numba's
+                from . import numba_cache  # noqa: F401 - cache into ours
             mod = load_module(digest, lambda: generate_source(
                 self.density, kernel_set, self.target, self.dtype, spec, digest))
             self._modules[key] = mod

@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import math
 
-import numba
-
+from .numba_cache import njit
 from .rng import next_normal_pair, next_open_uniform
 
 __all__ = ["ula_pair", "ula_single", "propose_pair", "propose_single", "mala_log_alpha",
            "mala_accept"]
 
-_jit_inline = numba.njit(cache=True, inline="always")
+_jit_inline = njit(inline="always")   # cached in the symscore kernel cache
 
 
 @_jit_inline

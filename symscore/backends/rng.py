@@ -53,6 +53,7 @@ import numba
 import numpy as np
 
 from ..errors import SamplerError
+from .numba_cache import njit
 
 __all__ = ["seed_states", "check_seed", "splitmix64", "xoroshiro128p_next", "xoroshiro128p_jump",
            "unit_float64", "open_unit_float64", "log_unit", "sincos_2pi", "box_muller", "next_uniform", "next_open_uniform",
@@ -72,8 +73,9 @@ _TWO_M53 = 1.0 / 9007199254740992.0                       # 2⁻⁵³
 _TWO_PI = 2.0 * math.pi
 _SEED_LIMIT = 2**64
 
-_jit = numba.njit(cache=True)
-_jit_inline = numba.njit(cache=True, inline="always")
+# cached in the symscore kernel cache, never next to this file (see numba_cache)
+_jit = njit()
+_jit_inline = njit(inline="always")
 
 
 @_jit_inline
@@ -259,7 +261,7 @@ def seed_states(seed, n_chains: int) -> np.ndarray:
     return states
 
 
-@numba.njit(cache=True, parallel=True)
+@njit(parallel=True)
 def _draw(states, out, kind):
     for i in numba.prange(states.shape[0]):
         s0 = states[i, 0]

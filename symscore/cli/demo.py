@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_subcommand, progress
+from .common import add_subcommand, progress, seed_int
 
 EXAMPLE = 'symscore demo --out demo'
 
@@ -26,5 +26,5 @@ def register(subs) -> None:
                    help="full: the paper's 1280 chains; small/tiny: quick runs")
     p.add_argument("--small", dest="size", action="store_const", const="small",
                    help="same as --size small")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--no-figure", action="store_true", help="skip the figures")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .common import add_subcommand, load_model, pretty, progress, write_output
+from .common import add_subcommand, check_out, load_model, pretty, progress, write_output
 
 EXAMPLE = 'symscore derive gaussian:dim=2 --latex'
 
@@ -34,6 +34,7 @@ def _derived(d):
 
 def run(args) -> int:
     import sympy as sp
+    check_out(args.out)
     d = load_model(args.model)
     progress(f"differentiating {d.name}")
     items, cse = _derived(d)

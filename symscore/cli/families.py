@@ -22,7 +22,9 @@ def run(args) -> int:
         if r.get("summary"):
             print(f"{'':<{width}}{r['summary'].replace('``', '')}")
     print("\nMODEL is `family:key=value,…` (e.g. gmm:dim=2,components=8) or a .toml file "
-          "declaring variables, [params] with domains, [values] and the log-density.")
+          "declaring variables, [params] with domains, [values] and the log-density.\n"
+          "`sample --sampler annealed` needs a noise scale σ: the *_perturbed families, a "
+          "file declaring noise_scale, or a gaussian / gmm model (perturbed at its θ).")
     return 0
 
 

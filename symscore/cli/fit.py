@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import json
+import warnings
 
-from .common import (add_subcommand, load_array, load_model, progress, theta_from_json,
-                     write_output)
+from .common import (add_subcommand, check_memory, check_out, load_array, load_model, progress,
+                     theta_from_json, write_output)
 
 EXAMPLE = 'symscore fit gaussian:dim=2 data.npy --json'
 
 
 def run(args) -> int:
     import numpy as np
-    from ..fit import fit
+    from ..errors import FitError
+    from ..fit import FitWarning, fit
+    check_out(args.out)
     d = load_model(args.model)
     X = load_array(args.data)
     theta0 = None if args.theta0 is None else theta_from_json(d, args.theta0)
+    check_memory(8.0 * 4 * X.size, f"fitting {X.shape[0]} samples")
     progress(f"fitting {d.name} to {X.shape[0]} samples")
-    r = fit(d, X, theta0=theta0, method=args.method)
+    with warnings.catch_warnings():   # a non-converged fit is an error below, not a warning
+        warnings.simplefilter("ignore", FitWarning)
+        r = fit(d, X, theta0=theta0, method=args.method)
+    if not r.converged:
+        raise FitError(f"no estimate for {d.name}: {r.message}")
     if args.json:
         se = r.stderr if r.stderr is not None else [None] * len(r.theta)
         out = {"model": d.name, "method": r.method, "objective": r.objective,
@@ -46,7 +54,9 @@ def run(args) -> int:
 def register(subs) -> None:
     p = add_subcommand(subs, "fit", "fit θ by score matching to data",
              "Fit θ by score matching to the rows of DATA (.npy, .csv or whitespace text) "
-             "and print the estimates with standard errors.", EXAMPLE, run)
+             "and print the estimates with standard errors. Exit status 2 when there is no valid "
+             "estimate (no minimiser: degenerate data; singular curvature; an estimate on "
+             "the edge of a parameter's domain; no convergence).", EXAMPLE, run)
     p.add_argument("model", metavar="MODEL")
     p.add_argument("data", metavar="DATA")
     p.add_argument("--json", action="store_true", help="print JSON")

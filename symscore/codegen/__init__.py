@@ -100,8 +100,9 @@ A backend module adds drivers with :func:`register_template`::
   the kernel set's per-sample functions. Cast literals with ``DTYPE(...)`` where
   float32 must not promote.
 * Registration must happen at import time of a module listed in
-  ``symscore.backends.DRIVER_PROVIDERS[target]``: codegen imports those modules
-  before generating, so every generated file of a kernel set contains every
+  ``symscore.backends.DRIVER_PROVIDERS[target]`` (the backends declare that list
+  to codegen with ``declare_providers`` when imported): codegen imports those
+  modules before generating, so every generated file of a kernel set contains every
   registered template (the file hash covers the template sources).
 * After ``k = symscore.compile(density)``, ``k.module`` is the loaded ``core``
   module (``k.module.ula_chains(...)``); ``k.module_for("dsm")`` loads others.

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 from ..errors import CodegenError
 
-__all__ = ["DriverTemplate", "register_template", "templates_for", "KERNEL_SETS",
-           "TARGETS"]
+__all__ = ["DriverTemplate", "register_template", "templates_for", "declare_providers",
+           "KERNEL_SETS", "TARGETS"]
 
 TARGETS = ("cpu", "cuda", "numpy")
 
@@ -105,9 +105,24 @@ def register_template(name: str, source: str, *, target: str = "cpu",
     return tpl
 
 
+#: target → names of the modules that register its driver templates; filled by the
+#: backends themselves (:func:`declare_providers`), so codegen never imports them by name
+_providers: dict[str, tuple[str, ...]] = {}
+
+
+def declare_providers(providers: dict) -> None:
+    """Record, per target, the modules that register driver templates (called by
+    :mod:`symscore.backends` when it is imported); codegen imports them before
+    generating a kernel file of that target."""
+    with _lock:
+        for target, modules in providers.items():
+            _providers[target] = tuple(modules)
+
+
 def _import_providers(target: str) -> None:
-    from ..backends import DRIVER_PROVIDERS
-    for modname in DRIVER_PROVIDERS.get(target, ()):
+    with _lock:
+        modules = _providers.get(target, ())
+    for modname in modules:
         try:
             importlib.import_module(modname)
         except ModuleNotFoundError as exc:

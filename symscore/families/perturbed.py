@@ -116,3 +116,70 @@ def gaussian_perturbed(mean, cov, name: str | None = None) -> Density:
     mu = _array(mean, "mean", 1)
     return gaussian_mixture_perturbed([1.0], mu[None, :], _array(cov, "cov", 2)[None, :, :],
                                       name=name or f"gaussian_perturbed(dim={len(mu)})")
+
+
+def _base_family(density):
+    """(kind of family, dim, K, chol kind) when ``density`` is exactly a built-in
+    gaussian / gaussian_mixture (its log-density rebuilt and compared), else None."""
+    from .gaussian import gaussian, gaussian_mixture
+    groups = {g.name: g for g in density.param_groups}
+    D = density.dim
+    if set(groups) == {"mean", "prec_chol"}:
+        shape, K = groups["prec_chol"].shape, None
+    elif set(groups) == {"logits", "means", "prec_chol"}:
+        K = groups["logits"].shape[0]
+        shape = groups["prec_chol"].shape[1:]
+    else:
+        return None
+    candidates = [c for c in ("full", "diag", "iso")
+                  if {"full": (D, D), "diag": (D,), "iso": ()}[c] == shape]
+    for kind in candidates:
+        rebuilt = gaussian(D, kind) if K is None else gaussian_mixture(D, K, kind)
+        if rebuilt.log_density == density.log_density and rebuilt.params == density.params:
+            return ("gaussian" if K is None else "gaussian_mixture"), D, K, kind
+    return None
+
+
+def can_perturb(density) -> bool:
+    """Whether :func:`perturb` knows ``density`` (a built-in gaussian or
+    gaussian_mixture, any ``kind``)."""
+    return density.noise_scale is None and _base_family(density) is not None
+
+
+def perturb(density, theta=None) -> Density:
+    """The exact noise-perturbed density p_θ ∗ N(0, σ²I) of a built-in gaussian or
+    gaussian_mixture at parameters θ (default: its defaults), with σ the only
+    parameter — what annealed Langevin needs.
+
+    >>> from symscore.families import gaussian
+    >>> g = gaussian(dim=1)
+    >>> p = perturb(g, {"mean": [2.0], "prec_chol": [[0.5]]})   # N(2, 4) ∗ N(0, σ²)
+    >>> import sympy as sp
+    >>> p.params, sp.factor(p.score[0])
+    ((sigma,), -(x_0 - 2)/(sigma**2 + 4))
+    """
+    from ..params import pack, unpack
+    found = _base_family(density)
+    if found is None:
+        raise DensityError(f"{density.name}: only the built-in gaussian and gaussian_mixture "
+                           "families have an exact noise-perturbed form; declare a noise "
+                           "scale σ (noise_scale) in a density file instead")
+    family, D, K, kind = found
+    theta = density.defaults if theta is None else theta
+    groups = unpack(density, pack(density, theta, fallback=density.defaults
+                                  if isinstance(theta, dict) else None))
+
+    def cov(chol):
+        L = {"full": lambda c: np.tril(c), "diag": np.diag,
+             "iso": lambda c: float(c) * np.eye(D)}[kind](np.asarray(chol, dtype=float))
+        Linv = np.linalg.inv(L)
+        return Linv.T @ Linv          # (L Lᵀ)⁻¹ = L⁻ᵀ L⁻¹
+
+    if family == "gaussian":
+        return gaussian_perturbed(groups["mean"], cov(groups["prec_chol"]),
+                                  name=f"{density.name} ∗ N(0, σ²I)")
+    logits = groups["logits"]
+    w = np.exp(logits - logits.max())
+    return gaussian_mixture_perturbed(w / w.sum(), groups["means"],
+                                      np.stack([cov(c) for c in groups["prec_chol"]]),
+                                      name=f"{density.name} ∗ N(0, σ²I)")

@@ -44,11 +44,11 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from . import exact as fit_exact, numeric as fit_numeric
+from . import checks as fit_checks, exact as fit_exact, numeric as fit_numeric
 from ..density import Density
 from ..errors import DensityError, FitError, InputValueError, ShapeError, SymscoreError
 from ..objectives import default_weights
-from ..params import in_domain, pack, unpack
+from ..params import in_domain, neutral_theta, pack, unpack
 from .result import FitResult, _interval_text
 
 __all__ = ["fit", "FitResult", "BoundaryBiasWarning", "FitWarning"]
@@ -211,7 +211,8 @@ def fit(density, X, theta0=None, method: str = "auto", weights=None, *,
         ``objective="weighted"``.
     objective : ``"auto"`` (see the module docstring), ``"ism"`` or ``"weighted"``;
         plain ISM where a boundary term survives needs ``allow_boundary_bias=True``.
-    theta0 : start of L-BFGS-B (flat or by name); default ``density.defaults``.
+    theta0 : start of L-BFGS-B (flat or by name); default ``density.defaults``, else
+        :func:`symscore.params.neutral_theta` (0 on ℝ, 1 on (0, ∞), midpoints, …).
         Unused by the exact path.
     prove : run the (cached) proofs of :mod:`symscore.proof` (without their optional
         confirmations): on a bounded support the ISM proof's boundary steps decide
@@ -234,6 +235,11 @@ def fit(density, X, theta0=None, method: str = "auto", weights=None, *,
                        f"{density.name} has non-smooth parts "
                        f"{', '.join(map(str, density.nonsmooth_parts[:3]))}")
     X = _as_data(density, X)
+    unused = fit_checks.unused_params(density)
+    if unused:
+        raise FitError(f"the score of {density.name} does not depend on parameter(s) "
+                       f"{', '.join(unused)}: score matching cannot estimate them (fix their "
+                       "values in the density, or remove them)")
     objective, h, why = _choose_objective(density, objective, weights, allow_boundary_bias,
                                           prove)
     proof = _proof(density, h)[0] if prove else None
@@ -298,6 +304,43 @@ def _result(theta, loss, iterations, converged, message, method, cov, note, at_b
 
 # -- numerical path ----------------------------------------------------------------------
 
+def _data_hint(X) -> str:
+    why = fit_checks.degeneracy(X)
+    return f"; the data are degenerate: {why}" if why else ""
+
+
+def _unbounded(density, X, res, loss0):
+    """The optimiser stopped on its relative-reduction test while the loss was still
+    falling steeply: the objective has no minimiser (it is unbounded below)."""
+    grew = float(np.max(np.abs(res.theta))) if len(res.theta) else 0.0
+    raise FitError(
+        f"no minimiser: the score-matching objective of {density.name} appears unbounded "
+        f"below for these data — the loss fell from {loss0:.4g} to {res.loss:.4g} (|θ| up to "
+        f"{grew:.3g}) and is still falling (relative gradient {res.stationarity:.2g})"
+        f"{_data_hint(X)}")
+
+
+def _check_curvature(density, H, loss_on, X, theta, bounds, seed):
+    """Refuse an estimate whose curvature is negative, singular (other than along
+    exact symmetries of the model) or ill-conditioned."""
+    sym, flat, neg, cond = fit_checks.curvature_directions(H, loss_on, density, X, theta,
+                                                           bounds, seed=seed)
+    params = density.params
+    name = lambda v: fit_numeric._combination(params, v)   # noqa: E731
+    if neg:
+        raise FitError(f"the estimate is not a minimum: the objective curves downwards along "
+                       f"{'; '.join(map(name, neg[:3]))} (a saddle point or an objective "
+                       f"unbounded below){_data_hint(X)}; try other starting values "
+                       "(theta0, restarts)")
+    if flat:
+        raise FitError(f"singular curvature: the data do not determine the direction(s) "
+                       f"{'; '.join(map(name, flat[:3]))} of θ (the objective is flat along "
+                       f"them){_data_hint(X)}")
+    if not cond <= fit_checks.MAX_CONDITION:
+        raise FitError(f"ill-conditioned curvature (condition number {cond:.3g} > "
+                       f"{fit_checks.MAX_CONDITION:.0e}): the data barely determine θ"
+                       f"{_data_hint(X)}")
+
 @lru_cache(maxsize=16)
 def _numpy_objective(density, objective, weights):
     from ..objectives import ism_integrand, weighted_ism_integrand
@@ -330,9 +373,8 @@ def _fit_lbfgs(X, theta0, standard_errors, restarts, seed, tol, max_iter, target
     density = common["density"]
     params = density.params
     if theta0 is None:
-        if density.defaults is None:
-            raise FitError(f"{density.name} has no default parameters: pass theta0")
-        theta0 = density.defaults
+        # the model's defaults, else a neutral point of the domains (0 on ℝ, 1 on (0, ∞), …)
+        theta0 = density.defaults if density.defaults is not None else neutral_theta(density)
     theta0 = pack(density, theta0)
     f, engine = _loss_and_grad(density, common["objective"], common["weights"], target)
     bounds = fit_numeric.bounds_for(density)
@@ -340,16 +382,25 @@ def _fit_lbfgs(X, theta0, standard_errors, restarts, seed, tol, max_iter, target
                             max_iter=max_iter, restarts=restarts, seed=seed)
     fit_numeric.check_finite_theta(res.theta, params)
     converged, message = res.converged, res.message
+    if res.stopped_early or not res.converged:
+        loss0 = f(X, theta0)[0]
+        # stopped on the relative-reduction test while falling, or out of iterations
+        # far below the start and still falling at a rate comparable to the loss itself
+        if res.stationarity > 0.1 and (res.stopped_early or
+                                       res.loss < loss0 - 1e3 * max(1.0, abs(loss0))):
+            _unbounded(density, X, res, loss0)
     if res.at_bound:
         converged = False
         message = (f"the estimate sits on the bound of the domain of {', '.join(res.at_bound)}:"
                    f" the objective decreases towards the domain's edge ({res.message})")
     cov, note = None, ""
-    if standard_errors and converged:
-        n, P = len(X), len(params)
-        se_batches, rows = se_options
-        XH = X if n <= rows else X[np.sort(np.random.default_rng(seed).choice(n, rows, False))]
+    n, P = len(X), len(params)
+    se_batches, rows = se_options
+    XH = X if n <= rows else X[np.sort(np.random.default_rng(seed).choice(n, rows, False))]
+    if converged:
         H = fit_numeric.hessian_fd(lambda t: f(XH, t)[1], res.theta, bounds)
+        _check_curvature(density, H, lambda Z, t: f(Z, t)[0], XH, res.theta, bounds, seed)
+    if standard_errors and converged:
         batches = se_batches or max(50, 5 * P)
         batches = int(min(batches, n // 2))
         if batches <= P:

@@ -38,6 +38,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import FitError
+from ..numeric import NUMPY_FUNCTIONS
 
 __all__ = ["LinearStructure", "linear_structure", "QuadraticPlan", "quadratic_plan",
            "numpy_function", "solve_quadratic"]
@@ -47,30 +48,11 @@ _CHUNK_FLOATS = 1 << 22   # per-chunk N·D·P floats (32 MB)
 
 # -- NumPy versions of the stable primitives (for lambdify) ----------------------------
 
-def _np_logsumexp(*a):
-    a = np.broadcast_arrays(*[np.asarray(v, dtype=float) for v in a])
-    m = np.max(a, axis=0)
-    return m + np.log(np.sum([np.exp(v - m) for v in a], axis=0))
-
-
-def _np_softplus(z):
-    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
-
-
-def _np_sigmoid(z):
-    e = np.exp(-np.abs(z))
-    return np.where(np.asarray(z) >= 0, 1 / (1 + e), e / (1 + e))
-
-
-_NUMPY_STABLE = {"LogSumExp": _np_logsumexp, "Softplus": _np_softplus,
-                 "Sigmoid": _np_sigmoid, "log1p": np.log1p}
-
-
 def numpy_function(exprs, symbols):
     """f(*columns) → list of float arrays broadcast to the columns' shape, one per
     expression (SymPy lambdify with CSE; the stable primitives evaluated stably)."""
     exprs = [sp.sympify(e) for e in exprs]
-    raw = sp.lambdify(list(symbols), exprs, modules=[_NUMPY_STABLE, "numpy"], cse=True)
+    raw = sp.lambdify(list(symbols), exprs, modules=[NUMPY_FUNCTIONS, "numpy"], cse=True)
 
     def f(*cols):
         shape = np.shape(cols[0])

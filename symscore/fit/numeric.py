@@ -58,6 +58,12 @@ class NumericResult:
     message: str
     at_bound: tuple[str, ...] = ()
     starts: list = field(default_factory=list)   # (start θ, final loss) per start
+    stationarity: float = 0.0   # see symscore.fit.checks.stationarity
+    stopped_early: bool = False  # the optimiser's own test stopped a non-stationary run
+
+
+#: iterations of the continuation run after a stop on the relative-reduction test
+_CONTINUE = 200
 
 
 class _NonFinite(Exception):
@@ -82,10 +88,16 @@ def _guarded(fun):
 
 
 def _one_start(fun, theta0, bounds, params, tol, max_iter):
+    from .checks import STATIONARY, stationarity
     wrapped, best = _guarded(fun)
+    iterations = [0]
+
+    def count(*_):
+        iterations[0] += 1
     import scipy.optimize as so  # imported on first fit: keeps `import symscore` light
     try:
         res = so.minimize(wrapped, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
+                          callback=count,
                           options={"maxiter": max_iter, "gtol": tol, "ftol": 1e2 * tol**2,
                                    "maxcor": 20})
     except _NonFinite as e:
@@ -93,19 +105,41 @@ def _one_start(fun, theta0, bounds, params, tol, max_iter):
             raise FitError("the loss or its gradient is not finite at the start θ0 = "
                            f"{_fmt(params, e.theta)}") from None
         loss, _ = fun(best["theta"])
-        return NumericResult(best["theta"], float(loss), -1, best["n"], False,
+        return NumericResult(best["theta"], float(loss), iterations[0], best["n"], False,
                              "stopped: the loss or gradient became non-finite at θ = "
                              f"{_fmt(params, e.theta)}; returning the best finite point")
     theta = np.asarray(res.x, dtype=float)
     loss, grad = wrapped(theta)
+    station = stationarity(theta, loss, grad, bounds)
+    if res.success and station > STATIONARY:
+        # stopped by the relative-reduction test away from a stationary point: go on,
+        # on the gradient test alone, for a bounded number of iterations
+        try:
+            more = so.minimize(wrapped, theta, jac=True, method="L-BFGS-B", bounds=bounds,
+                               callback=count, options={"maxiter": min(_CONTINUE, max_iter),
+                                                        "gtol": tol, "ftol": 0.0, "maxcor": 20})
+        except _NonFinite:
+            more = None
+        if more is not None and more.fun <= loss:
+            more.nit += res.nit
+            res = more
+            theta = np.asarray(res.x, dtype=float)
+            loss, grad = wrapped(theta)
+            station = stationarity(theta, loss, grad, bounds)
     pg = _projected_gradient(theta, grad, bounds)
     ok = bool(res.success) or (pg <= 1e3 * tol * (1 + abs(loss)))
     msg = str(res.message)
     if ok and not res.success:
         msg = f"{msg} (accepted: projected gradient {pg:.2g} is at the noise level)"
+    early = False
+    if ok and station > STATIONARY:
+        ok, early = False, True
+        msg = (f"the optimiser stopped ({msg}) where the loss is still falling: relative "
+               f"gradient {station:.2g} (a minimum has ~0)")
     at = tuple(p.name for p, t, (lo, hi) in zip(params, theta, bounds)
                if (lo is not None and t <= lo) or (hi is not None and t >= hi))
-    return NumericResult(theta, loss, int(res.nit), best["n"], ok, msg, at)
+    return NumericResult(theta, loss, int(res.nit), best["n"], ok, msg, at,
+                         stationarity=station, stopped_early=early)
 
 
 def _projected_gradient(theta, grad, bounds) -> float:

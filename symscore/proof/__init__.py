@@ -10,6 +10,7 @@ finite end, DSM and SSM facts, and renderers (Markdown / LaTeX / JSON).
 """
 
 from .core import Proof, ProofError, Status, Step, weakest
+from . import jsonio, render  # noqa: F401 - they register Proof's renderers
 from .dsm_ssm import prove_dsm, prove_ssm
 from .estimators import gaussian_precision_model, prove_gaussian_sm_equals_mle
 from .identities import (expansion_identity, log_derivative_identity, normaliser_identity,

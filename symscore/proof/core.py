@@ -227,27 +227,35 @@ class Proof:
         shown = ", ".join(f"{k}={v}" for k, v in counts.items() if v)
         return f"Proof({self.title!r}, verdict={self.verdict.name}, {shown})"
 
-    # -- rendering (the renderers live in symscore.proof.render) -------------
+    # -- rendering (the renderers live in symscore.proof.render / .jsonio, which
+    #    register themselves in RENDERERS; this module imports neither) ---------
     def to_markdown(self) -> str:
-        from .render import proof_markdown
-        return proof_markdown(self)
+        return _renderer("markdown")(self)
 
     def to_latex(self, standalone: bool = True) -> str:
-        from .render import proof_latex
-        return proof_latex(self, standalone=standalone)
+        return _renderer("latex")(self, standalone=standalone)
 
     def to_json(self, indent: int | None = 2) -> str:
-        from .jsonio import proof_to_json
-        return proof_to_json(self, indent=indent)
+        return _renderer("json")(self, indent=indent)
 
     @classmethod
     def from_json(cls, text: str) -> "Proof":
-        from .jsonio import proof_from_json
-        return proof_from_json(text)
+        return _renderer("from_json")(text)
 
     def _repr_markdown_(self):
         return self.to_markdown()
 
     def _repr_latex_(self):
-        from .render import proof_latex_fragment
-        return proof_latex_fragment(self)
+        return _renderer("latex_fragment")(self)
+
+
+#: format → function, filled by symscore.proof.render and symscore.proof.jsonio on
+#: import (the symscore.proof package imports both)
+RENDERERS: dict = {}
+
+
+def _renderer(name: str):
+    try:
+        return RENDERERS[name]
+    except KeyError:
+        raise ProofError(f"no {name} renderer registered; import symscore.proof") from None

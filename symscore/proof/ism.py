@@ -238,12 +238,16 @@ def ibp_step(steps, key="integration_by_parts", weighted=False) -> Step:
     return Step(key, "Integration by parts", sp.Eq(M, rhs, evaluate=False), status,
                 "derived from the premises",
                 r"By the log-derivative trick $M = \int " + h + r" s_\theta\cdot\nabla p\,dx$. "
-                r"Integrate the product rule $\partial_i(" + h + r"s_i p) = \ldots$ over "
+                r"Integrate the product rule $\partial_i(" + h + r"s_i p) = \partial_i(" + h
+                + r"s_i)\,p + " + h + r"s_i\,\partial_i p$ over "
                 r"$x_i$ with the other coordinates fixed: the fundamental theorem of calculus "
                 r"leaves only the boundary values, which vanish (boundary steps), and the "
                 r"moment conditions make every expectation finite so the integrals split "
-                r"(Fubini). Hence $\int " + h + r" s_\theta\cdot\nabla p\,dx = -\int (\ldots) p"
-                r"\,dx$ — the reference derivation's $M = -\int(\nabla\cdot s_\theta)\,p\,dx$.",
+                r"(Fubini). Hence " + (
+                    r"$\int \sum_i h_i s_{\theta,i}\,\partial_i p\,dx = -\int \sum_i (h_i\,"
+                    r"\partial_i s_{\theta,i} + h_i' s_{\theta,i})\,p\,dx$." if h else
+                    r"$M = \int s_\theta\cdot\nabla p\,dx = -\int(\nabla\cdot s_\theta)\,p\,dx"
+                    r" = -\mathbb{E}_p[\nabla\cdot s_\theta]$."),
                 ev)
 
 
@@ -278,9 +282,8 @@ def conclusion_step(steps, weighted=False) -> Step:
         claim = CLAIM
         text = (r"Expanding the square and dropping the $\theta$-free term gives "
                 r"$J_{\mathrm{ESM}} = \tfrac12\mathbb{E}_p\|s_\theta\|^2 - M + C$ with "
-                r"$M = \mathbb{E}_p[s_\theta\cdot\nabla\log p]$. The reference derivation stops at "
-                r"$M = -\int(\nabla\cdot s_\theta)\,p\,dx$; substituting it back completes the "
-                r"argument: $J_{\mathrm{ESM}}(\theta) = \mathbb{E}_p[\nabla\cdot s_\theta + "
+                r"$M = \mathbb{E}_p[s_\theta\cdot\nabla\log p]$. Integration by parts gave "
+                r"$M = -\mathbb{E}_p[\nabla\cdot s_\theta]$; substituting it back: $J_{\mathrm{ESM}}(\theta) = \mathbb{E}_p[\nabla\cdot s_\theta + "
                 r"\tfrac12\|s_\theta\|^2] + C = J_{\mathrm{ISM}}(\theta) + C$, "
                 r"$C = \tfrac12\mathbb{E}_p\|\nabla\log p\|^2$. Minimising $J_{\mathrm{ISM}}$ "
                 r"therefore minimises $J_{\mathrm{ESM}}$ without knowing $p$.")
@@ -295,7 +298,7 @@ def conclusion_step(steps, weighted=False) -> Step:
         return Step("conclusion", "Conclusion", stmt, Status.FAILED, "derived from the premises",
                     "The equivalence does NOT follow: " + ", ".join(failed) + " failed. " +
                     ("The boundary flux of the integration by parts survives, so the implicit "
-                     "objective differs from the explicit one by the $\theta$-dependent flux "
+                     r"objective differs from the explicit one by the $\theta$-dependent flux "
                      "shown (minimising the implicit objective minimises the wrong function)."
                      if boundary else
                      "Without these premises the expectations cannot be split or integrated "

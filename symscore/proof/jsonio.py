@@ -18,7 +18,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
 from .. import stable
-from .core import Proof, ProofError, Status, Step
+from .core import RENDERERS, Proof, ProofError, Status, Step
 from .notation import Tex
 
 __all__ = ["proof_to_json", "proof_from_json", "load_sympy", "dump_value", "load_value"]
@@ -136,3 +136,6 @@ def proof_from_json(text: str) -> Proof:
                      data=data["data"], summary=data["summary"])
     except (KeyError, TypeError) as exc:
         raise ProofError(f"malformed proof JSON: missing or bad field {exc}") from None
+
+
+RENDERERS.update(json=proof_to_json, from_json=proof_from_json)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..latex import node_count
+
 __all__ = ["Tex", "XI", "XREST", "generic_coordinate_functions", "node_count", "is_small",
            "shown", "SMALL"]
 
@@ -36,16 +38,6 @@ XREST = sp.Symbol("x_{-i}", real=True)    # all other coordinates, held fixed
 def generic_coordinate_functions(*names: str):
     """Undefined functions of (xᵢ, x₋ᵢ): arbitrary smooth fields for generic identities."""
     return tuple(sp.Function(n)(XI, XREST) for n in names)
-
-
-def node_count(expr, limit: int = 10_000) -> int:
-    """Number of nodes of ``expr`` (stops counting past ``limit``)."""
-    n = 0
-    for _ in sp.preorder_traversal(expr):
-        n += 1
-        if n > limit:
-            break
-    return n
 
 
 def is_small(expr, limit: int = SMALL) -> bool:

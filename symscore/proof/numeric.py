@@ -21,8 +21,9 @@ from typing import Sequence
 
 import numpy as np
 import sympy as sp
-from scipy import optimize, special
+from scipy import optimize
 
+from ..numeric import NUMPY_FUNCTIONS as _PUBLIC_NUMPY
 from ..stable import LogSumExp
 from .core import ProofError
 from .gaussian import quadratic_parts
@@ -30,13 +31,8 @@ from .gaussian import quadratic_parts
 __all__ = ["lambdify_numpy", "draw", "Draw", "mc_mean", "tail_values", "gaussian_components"]
 
 
-def _lse(*a):
-    arrays = np.broadcast_arrays(*[np.asarray(v, dtype=float) for v in a])
-    return special.logsumexp(np.stack(arrays), axis=0)
-
-
-NUMPY_FUNCTIONS = {"LogSumExp": _lse, "Softplus": lambda z: np.logaddexp(0.0, z),
-                   "Sigmoid": special.expit, "log1p": np.log1p, "loggamma": special.gammaln,
+#: symscore's public mapping, plus what the proofs meet besides
+NUMPY_FUNCTIONS = {**_PUBLIC_NUMPY,
                    # the classical (pointwise) integrand of a kinked density: the Dirac
                    # delta is 0 almost everywhere, which is exactly why ISM fails there
                    "DiracDelta": lambda z: np.zeros_like(np.asarray(z, dtype=float))}

@@ -19,38 +19,13 @@ import math
 import re
 
 import sympy as sp
-from sympy.printing.latex import LatexPrinter
 
-from .core import Proof, Step
-from .notation import node_count, cheap_to_expand
+from ..latex import LATEX_LIMIT, latex_of
+from .core import RENDERERS, Proof, Step
 
 __all__ = ["proof_markdown", "proof_latex", "proof_latex_fragment", "latex_of", "LATEX_LIMIT"]
 
-#: expressions above this many nodes are not printed (they live in the JSON)
-LATEX_LIMIT = 700
-
 _MATH = re.compile(r"(\$\$.*?\$\$|\$[^$]*\$)", re.S)
-
-
-class _Printer(LatexPrinter):
-    """SymPy's LaTeX, with ∂(f g)/∂x printed with parentheses around f g."""
-
-    def _print_Derivative(self, expr):
-        out = super()._print_Derivative(expr)
-        if expr.expr.is_Mul or expr.expr.is_Add:
-            inner = self._print(expr.expr)
-            if out.endswith(inner):
-                out = out[:-len(inner)] + r"\left(" + inner + r"\right)"
-        return out
-
-
-def latex_of(expr) -> str:
-    """LaTeX of a SymPy object, or a short note when it is too large to read."""
-    n = node_count(expr, LATEX_LIMIT)
-    if n > LATEX_LIMIT or (isinstance(expr, sp.Basic) and not cheap_to_expand(expr)):
-        return r"\text{(a large expression, more than %d nodes: see the JSON report)}" % (
-            LATEX_LIMIT)
-    return _Printer().doprint(expr)
 
 
 def _fmt_number(v) -> str:
@@ -246,3 +221,6 @@ def proof_latex_fragment(proof: Proof) -> str:
                                                       latex_of(s.statement)))
     return "$$\\begin{array}{l}\n" + " \\\\\n".join(rows) + "\n\\end{array}$$"
 
+
+RENDERERS.update(markdown=proof_markdown, latex=proof_latex,
+                 latex_fragment=proof_latex_fragment)

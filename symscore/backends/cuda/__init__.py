@@ -5,7 +5,7 @@ templates (plain source text) and works without numba-cuda or a GPU.
 
 ``symscore.compile(density, target="cuda")`` checks :func:`require_cuda` first,
 which raises :class:`~symscore.BackendUnavailableError` naming what is missing
-(numba-cuda: ``pip install symscore[cuda]``; or a GPU / driver).
+(numba-cuda: ``pip install ".[cuda]"`` in the source tree; or a GPU / driver).
 
 >>> from symscore.backends.cuda import cuda_status
 >>> ok, why = cuda_status()

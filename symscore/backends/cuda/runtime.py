@@ -34,7 +34,10 @@ __all__ = ["cuda_status", "require_cuda", "simulator_enabled", "prepare_module",
            "launch_config", "launch", "block_sums", "is_device_array", "DeviceArgs",
            "INSTALL_HINT"]
 
-INSTALL_HINT = "pip install symscore[cuda]"
+#: how to get numba-cuda: the ``cuda`` extra from the symscore source tree (symscore is
+#: not installed from a package registry by name), or numba-cuda itself
+INSTALL_HINT = ('pip install ".[cuda]" in the symscore source tree, or pip install '
+                'numba-cuda')
 
 
 def simulator_enabled() -> bool:
@@ -99,7 +102,7 @@ def require_cuda() -> str:
     if not ok:
         raise BackendUnavailableError(
             f"target='cuda' is unavailable: {why}. It needs numba-cuda "
-            f"(`{INSTALL_HINT}`) and an NVIDIA GPU with a working driver; use "
+            f"({INSTALL_HINT}) and an NVIDIA GPU with a working driver; use "
             "target='cpu' otherwise. (Tests without a GPU: set NUMBA_ENABLE_CUDASIM=1 "
             "before numba is imported to run the slow CUDA simulator.)")
     return why
