@@ -30,4 +30,12 @@ __all__ = ["Density", "ParamGroup", "pack", "unpack", "calculus", "objectives", 
            "UnknownSymbolError", "BackendUnavailableError", "CodegenError", "fit", "FitResult",
            "compile", "Kernels", "SamplerError", "langevin", "mala", "annealed_langevin",
            "geometric_sigmas", "step_from_paper_epsilon", "paper_epsilon_from_step",
-           "SampleResult", "lambdify", "NUMPY_FUNCTIONS", "MPMATH_FUNCTIONS"]
+           "SampleResult", "lambdify", "NUMPY_FUNCTIONS", "MPMATH_FUNCTIONS", "proof"]
+
+
+def __getattr__(name):
+    """``symscore.proof`` is imported on first use (it pulls in scipy.stats)."""
+    if name == "proof":
+        import importlib
+        return importlib.import_module(".proof", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -159,7 +159,11 @@ class Density:
         if not isinstance(density, sp.Expr):
             raise DensityError(f"the density must be a sympy expression, got "
                                f"{type(density).__name__}")
-        return cls(sp.log(density), variables, params, **kw)
+        out = cls(sp.log(density), variables, params, **kw)
+        _check_positive(density.xreplace(dict(zip(variables, out.variables)))
+                        if not all(isinstance(v, sp.Symbol) for v in variables) else density,
+                        out)
+        return out
 
     @classmethod
     def from_energy(cls, energy, variables, params=None, **kw) -> "Density":
@@ -289,3 +293,51 @@ def _stabilize_with_domains(expr, params, domains):
         return stabilize(expr)
     back = {v: k for k, v in pos.items()}
     return stabilize(expr.xreplace(pos)).xreplace(back)
+
+
+def _check_positive(p, density: "Density") -> None:
+    """Refuse a density p~ that is negative (or zero) somewhere on the open support:
+    decided by SymPy's sign assumptions (the support encoded in the symbols), else
+    searched at sample points (at the density's defaults when it has parameters)."""
+    import math
+    import random
+    sub, box = {}, []
+    for x, iv in zip(density.variables, density.support):
+        a, b = iv.start, iv.end
+        t = sp.Dummy("t", positive=True)
+        if a.is_finite and b.is_finite:
+            sub[x] = a + (b - a) * t / (1 + t)
+        elif a.is_finite:
+            sub[x] = a + t
+        elif b.is_finite:
+            sub[x] = b - t
+        box.append((a, b))
+    pos = {q: sp.Dummy(q.name, positive=True) for q, d in zip(density.params, density.domains)
+           if not q.is_positive and d.is_subset(_params.POSITIVE)}
+    q = p.xreplace(sub).xreplace(pos)
+    name = density.name
+    if q.is_nonpositive:
+        raise DensityError(f"the density of {name!r} is not positive: {sp.sstr(p)} <= 0 on "
+                           "its whole support (use from_log_density / from_energy, or a "
+                           "positive p~)")
+    if q.is_positive or (density.params and density.defaults is None):
+        return
+    f = sp.lambdify(list(density.variables) + list(density.params), p, modules="math")
+    rng = random.Random(0)
+    theta = list(density.defaults or ())
+    for _ in range(200):
+        pt = []
+        for a, b in box:
+            z = rng.gauss(0.0, 3.0)
+            pt.append(float(a) + (float(b) - float(a)) * rng.random() if a.is_finite and
+                      b.is_finite else float(a) + abs(z) if a.is_finite else
+                      float(b) - abs(z) if b.is_finite else z)
+        try:
+            v = float(f(*pt, *theta))
+        except (ValueError, TypeError, ZeroDivisionError, OverflowError):
+            continue
+        if math.isfinite(v) and v < 0:
+            at = ", ".join(f"{x.name}={c:.4g}" for x, c in zip(density.variables, pt))
+            raise DensityError(f"the density of {name!r} is negative at {at}"
+                               + (f" (parameters {tuple(theta)})" if theta else "") +
+                               f": p~ = {v:.4g}. A density must be positive on its support.")

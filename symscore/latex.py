@@ -30,6 +30,13 @@ def node_count(expr, limit: int = 10_000) -> int:
     return n
 
 
+def _huge_power(expr) -> bool:
+    """An integer power above 12 of a sum: SymPy's printer may expand it (minutes for
+    (x² + y² + 1)**500), so it is not printed."""
+    return any(e.is_Pow and e.exp.is_Integer and abs(e.exp) > 12 and e.base.is_Add
+               for e in sp.preorder_traversal(expr))
+
+
 class LatexPrinterWithProducts(LatexPrinter):
     """SymPy's LaTeX, with ∂(f g)/∂x printed with parentheses around f g."""
 
@@ -46,7 +53,7 @@ def latex_of(expr, note: str = "see the JSON report") -> str:
     """LaTeX of a SymPy object, or a short note (``note`` says where it lives
     instead) when it is too large to read."""
     n = node_count(expr, LATEX_LIMIT)
-    if n > LATEX_LIMIT:
+    if n > LATEX_LIMIT or (isinstance(expr, sp.Basic) and _huge_power(expr)):
         return r"\text{(a large expression, more than %d nodes%s)}" % (
             LATEX_LIMIT, f": {note}" if note else "")
     return LatexPrinterWithProducts().doprint(expr)

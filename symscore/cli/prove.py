@@ -49,10 +49,12 @@ def run(args) -> int:
     if args.weight:
         weights = _weights(model, args.weight)
         progress(f"proving the weighted ESM ⇔ ISM for {model.name}")
-        proof = prove_weighted_ism(model, data, weights, confirm=args.confirm, seed=args.seed)
+        proof = prove_weighted_ism(model, data, weights, confirm=args.confirm, seed=args.seed,
+                                   time_limit=args.time_limit)
     else:
         progress(f"proving ESM ⇔ ISM for {model.name}")
-        proof = prove_ism_equivalence(model, data, confirm=args.confirm, seed=args.seed)
+        proof = prove_ism_equivalence(model, data, confirm=args.confirm, seed=args.seed,
+                                      time_limit=args.time_limit)
     text = {"md": proof.to_markdown, "tex": proof.to_latex, "json": proof.to_json}[args.format]()
     write_output(args.out, text)
     verdict = proof.verdict
@@ -89,3 +91,7 @@ def register(subs) -> None:
                    choices=("auto", "closed_form", "monte_carlo", "both", "none"),
                    help="numerical/closed-form confirmation (default: auto)")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of Monte Carlo checks")
+    p.add_argument("--time-limit", type=float, default=60.0, metavar="S",
+                   help="seconds for the proof's symbolic work (default 60, at most S/4 "
+                        "per step); a step that runs out of time is reported ASSUMED "
+                        "('timed out')")

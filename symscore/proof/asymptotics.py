@@ -37,6 +37,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
 from ..stable import LogSumExp, Sigmoid, Softplus
+from .notation import cheap_to_expand
 
 __all__ = ["Y", "Form", "TailAnalysis", "leading_term", "dominance_lemma", "substitute_end"]
 
@@ -122,7 +123,7 @@ class TailAnalysis:
 
     @staticmethod
     def _poly_form(e):
-        if not e.is_polynomial(Y):
+        if not e.is_polynomial(Y) or not cheap_to_expand(e):
             return None
         coeffs: dict[int, list] = {}
         for term in sp.Add.make_args(sp.expand(e)):   # cheaper than Poly with symbolic coeffs
@@ -186,7 +187,7 @@ class TailAnalysis:
 
     def _abs_poly(self, g):
         """|g| = ±g eventually, for a polynomial g whose leading sign is known."""
-        if not g.is_polynomial(Y) or Y not in g.free_symbols:
+        if not g.is_polynomial(Y) or Y not in g.free_symbols or not cheap_to_expand(g):
             return None
         lc = sp.Poly(g, Y).LC()
         if lc.is_positive:
@@ -275,7 +276,7 @@ class TailAnalysis:
     def _mag_upper(self, e):
         if Y not in e.free_symbols:
             return (ZERO,)
-        if e.is_polynomial(Y):
+        if e.is_polynomial(Y) and cheap_to_expand(e):
             return (Form(sp.S.Zero, sp.Integer(sp.degree(e, Y))),)
         if e.is_Add:
             return self._union(*[self.mag_upper(a) for a in e.args])
@@ -315,7 +316,7 @@ class TailAnalysis:
     def _mag_lower(self, e):
         if Y not in e.free_symbols:
             return (ZERO,) if e.is_zero is False else None
-        if e.is_polynomial(Y):
+        if e.is_polynomial(Y) and cheap_to_expand(e):
             P = sp.Poly(e, Y)
             return (Form(sp.S.Zero, sp.Integer(P.degree())),) if P.LC().is_zero is False else None
         if e.is_Mul:
@@ -423,6 +424,15 @@ def leading_term(e, t):
                 coef *= sp.exp(term)
             elif isinstance(rest, sp.log) and rest.args[0] == t:
                 power += c
+            elif isinstance(rest, (sp.log, log1p)) and leading_term(
+                    rest.args[0] if isinstance(rest, sp.log) else 1 + rest.args[0], t):
+                # e^{c·log G} = G^c: the leading term of G, raised to c
+                g = leading_term(rest.args[0] if isinstance(rest, sp.log)
+                                 else 1 + rest.args[0], t)
+                if g[0].is_positive is not True and not g[1].is_zero:
+                    return None
+                coef *= g[0]**c
+                power += c * g[1]
             else:
                 lt = leading_term(term, t)
                 if lt is None:
@@ -434,6 +444,11 @@ def leading_term(e, t):
                 else:
                     return None         # essential singularity or undecided
         return coef, sp.expand(power)
+    if isinstance(e, log1p):
+        lt = leading_term(e.args[0], t)
+        if lt is not None and lt[1].is_positive:      # log1p(u) ~ u as u → 0
+            return lt
+        return None
     if isinstance(e, sp.log):
         lt = leading_term(e.args[0], t)
         if lt is not None and lt[1].is_zero and sp.log(lt[0]).is_zero is False:

@@ -28,7 +28,7 @@ import sympy as sp
 from ..stable import LogSumExp, Sigmoid, Softplus
 from .asymptotics import Y, TailAnalysis, dominance_lemma, leading_term, substitute_end
 from .core import Status, Step
-from .notation import Tex, is_small
+from .notation import Tex, cheap_to_expand, is_small
 from .numeric import tail_values
 from .timeout import call_with_timeout
 
@@ -104,7 +104,7 @@ def pretty_exp(log_density):
 
 
 def _display_term(factor, log_density, names):
-    if is_small(factor * log_density):
+    if is_small(factor * log_density) and cheap_to_expand(factor * log_density):
         return factor * pretty_exp(log_density)
     return Tex(names)
 

@@ -30,7 +30,7 @@ from .core import ProofError, Status, Step
 from .gaussian import expect_polynomial, gaussian_moments
 from .growth import _Growth
 from .notation import Tex, is_small
-from .numeric import draw, lambdify_numpy, mc_mean
+from .numeric import draw, finite_variance_evidence, lambdify_numpy, mc_mean, quiet
 from .pairing import Pair, pair
 from .timeout import call_with_timeout
 
@@ -165,6 +165,35 @@ def perturb_theta(density, theta, k: int, rng) -> list[tuple[float, ...]]:
     return out
 
 
+def _symbolic_variance(pr: Pair, weights=None):
+    """A reason why every per-sample integrand of the confirmation has finite
+    variance under the data — polynomial majorants of joint degree k with 2k below
+    the data's moment order — or None."""
+    from .growth import joint_degree, moment_order
+    if weights is not None or not pr.data.has_full_support:
+        return None
+    mo = moment_order(pr.data)
+    if mo is None:
+        return None
+    m = mo[0]
+    model, xs = pr.model, pr.model.variables
+    nodirac = {a: 0 for a in model.divergence.atoms(sp.DiracDelta)}
+    exprs = ([si * ti for si, ti in zip(model.score, pr.data.score)] +
+             [ti**2 for ti in pr.data.score] + [si**2 for si in model.score] +
+             [model.divergence.xreplace(nodirac)])
+    top = sp.S.NegativeInfinity
+    for e in exprs:
+        jd = joint_degree(e, xs)
+        if jd is None:
+            return None
+        top = sp.Max(top, jd[0])
+    if m == sp.oo or (m - 2 * top).is_positive is True:
+        return (f"integrands grow at most like (1+|x|)^{top}; the data has finite moments "
+                f"of every order below {m} > 2·{top}")
+    return None
+
+
+@quiet
 def monte_carlo_step(pr: Pair, *, thetas=None, n_thetas: int = 4, n_samples: int = 20_000,
                      seed: int = 0, level: float = 0.99, weights=None,
                      key: str = "confirm[monte_carlo]") -> Step | None:
@@ -201,8 +230,10 @@ def monte_carlo_step(pr: Pair, *, thetas=None, n_thetas: int = 4, n_samples: int
             out = f_model(*cols, *th)
             div = np.broadcast_to(np.asarray(out[0], float), (n,))
             s = np.array([np.broadcast_to(np.asarray(v, float), (n,)) for v in out[1:]])
-            gaps.append(0.5 * np.sum(hv * (s - t)**2, axis=0)
-                        - (div + 0.5 * np.sum(hv * s * s, axis=0)))
+            ism_values = div + 0.5 * np.sum(hv * s * s, axis=0)
+            if not gaps:
+                ism0 = ism_values
+            gaps.append(0.5 * np.sum(hv * (s - t)**2, axis=0) - ism_values)
     c_samples = 0.5 * np.sum(hv * t * t, axis=0)
     finite = all(np.all(np.isfinite(g)) for g in gaps) and np.all(np.isfinite(c_samples))
     ev = {"thetas": [tuple(map(float, th)) for th in thetas], "theta_data": pr.theta_data,
@@ -212,14 +243,43 @@ def monte_carlo_step(pr: Pair, *, thetas=None, n_thetas: int = 4, n_samples: int
                  evaluate=False)
     title = "Confirmation by Monte Carlo"
     if not finite:
-        return Step(key, title, stmt, Status.ASSUMED, "Monte Carlo",
+        return Step(key, title, stmt, Status.INCONCLUSIVE, "Monte Carlo",
                     "The integrands produced non-finite values on the sample; no numeric "
-                    "confirmation.", ev)
-    checks = []
-    for j in range(1, len(thetas)):
-        checks.append(("difference", j, *mc_mean(gaps[j] - gaps[0], d.weights)))
-    for j in range(len(thetas)):
-        checks.append(("gap_minus_C", j, *mc_mean(gaps[j] - c_samples, d.weights)))
+                    "confirmation (this does not change the verdict).", ev)
+    series = ([("difference", j, gaps[j] - gaps[0]) for j in range(1, len(thetas))] +
+              [("gap_minus_C", j, gaps[j] - c_samples) for j in range(len(thetas))])
+    diags = [finite_variance_evidence(v, d.weights, seed) for _, _, v in series]
+    ev["tail_diagnostics"] = [{"check": k, "theta_index": j,
+                               "tail_index": dg["tail_index"],
+                               "finite_variance_supported": dg["finite_variance_supported"]}
+                              for (k, j, _), dg in zip(series, diags)]
+    sym = _symbolic_variance(pr, weights)
+    ev["symbolic_tail_order"] = sym if sym is not None else "undecided"
+    if sym is not None and d.weights is None:
+        # the symbolic tail order vouches for finite variances: skip the Hill diagnostic
+        diags = [{**dg, "finite_variance_supported": True} for dg in diags]
+        obj = {"tail_index": float("inf"), "tail_index_se": 0.0}
+    else:
+        obj = finite_variance_evidence(ism0, d.weights, seed)
+    ev["objective_tail_index"] = obj["tail_index"]
+    if not (np.isfinite(obj["tail_index_se"])
+            and obj["tail_index"] - 2 * obj["tail_index_se"] > 1.0):
+        return Step(key, title, stmt, Status.INCONCLUSIVE, "Monte Carlo (paired differences)",
+                    "INCONCLUSIVE: the J_ISM integrand's tail (Hill index "
+                    f"{obj['tail_index']:.3g} ± {obj['tail_index_se']:.2g}) does not support "
+                    "a finite mean, so the objectives themselves may be infinite and their "
+                    "difference cannot be confirmed. Recorded; it does not change the verdict.",
+                    ev)
+    if not all(dg["finite_variance_supported"] for dg in diags):
+        worst = min(dg["tail_index"] for dg in diags)
+        return Step(key, title, stmt, Status.INCONCLUSIVE, "Monte Carlo (paired differences)",
+                    "INCONCLUSIVE: the per-sample differences do not have a variance the tail "
+                    f"diagnostic can vouch for (smallest Hill tail index {worst:.3g}, needs "
+                    "> 2 with margin" + (", for the importance weights too"
+                                         if d.weights is not None else "") +
+                    "), so their means and standard errors say nothing reliable. The "
+                    "confirmation is recorded but does not change the verdict.", ev)
+    checks = [(k, j, *mc_mean(v, d.weights)) for k, j, v in series]
     z_crit = float(stats.norm.ppf(1 - (1 - level) / (2 * len(checks))))
     scale = 1.0 + float(np.mean(np.abs(c_samples)))
     rows, ok = [], True
@@ -241,7 +301,9 @@ def monte_carlo_step(pr: Pair, *, thetas=None, n_thetas: int = 4, n_samples: int
                     rf"Bonferroni interval ($|z| \le {z_crit:.2f}$).", ev)
     bad = [r for r in rows if not r["passed"]]
     return Step(key, title, stmt, Status.FAILED, "Monte Carlo (paired differences)",
-                rf"On {n_samples} data samples (seed {seed}) $J_{{\mathrm{{ESM}}}} - "
+                rf"CONTRADICTION at the {level:.0%} level (Bonferroni, $|z| > {z_crit:.2f}$, "
+                rf"finite-variance estimator by the symbolic tail order or the tail diagnostic): on {n_samples} data "
+                rf"samples (seed {seed}, {d.method}) $J_{{\mathrm{{ESM}}}} - "
                 r"J_{\mathrm{ISM}}$ is NOT constant in $\theta$: " +
                 "; ".join(f"{r['check']} at θ_{r['theta_index']}: {r['estimate']:.4g} ± "
                           f"{r['standard_error']:.2g}" for r in bad[:3]) + ".", ev)

@@ -9,9 +9,16 @@ carries a :class:`Status`:
   evaluation) with tolerance, sample size and seed in the evidence;
 * ``ASSUMED`` — a stated hypothesis that was not verified;
 * ``FAILED``  — refuted, with the counter-evidence (e.g. the surviving
-  boundary term).
+  boundary term);
+* ``INCONCLUSIVE`` — numerical evidence that cannot speak (a Monte Carlo
+  confirmation whose estimator has no finite variance): recorded, but it does
+  not enter the verdict.
 
-The verdict of a proof is its weakest step (FAILED < ASSUMED < CHECKED < PROVEN).
+The verdict of a proof is its weakest step (FAILED < ASSUMED < CHECKED < PROVEN),
+INCONCLUSIVE steps left out. Statuses have no truth value: ``if proof.verdict:``
+raises ``TypeError`` (FAILED would be falsy and ASSUMED truthy); ask
+``proof.holds`` (no step FAILED), ``proof.established`` (PROVEN or CHECKED) or
+compare with a member.
 Renderers (:mod:`symscore.proof.render`) only read this data.
 
 >>> import sympy as sp
@@ -49,19 +56,33 @@ class Status(enum.IntEnum):
     ASSUMED = 1
     CHECKED = 2
     PROVEN = 3
+    INCONCLUSIVE = 4    # evidence that cannot speak; ignored by :func:`weakest`
+
+    def __bool__(self):
+        raise TypeError(f"Status.{self.name} has no truth value (FAILED would be falsy and "
+                        "ASSUMED truthy); use proof.holds / proof.established, or "
+                        "compare: status == Status.PROVEN")
 
     @property
     def badge(self) -> str:
         return _BADGES[self]
 
+    @property
+    def established(self) -> bool:
+        """True for PROVEN and CHECKED: the claim is established (symbolically or
+        numerically), not merely assumed."""
+        return self in (Status.PROVEN, Status.CHECKED)
+
 
 _BADGES = {Status.PROVEN: "✅ PROVEN", Status.CHECKED: "🔢 CHECKED",
-           Status.ASSUMED: "⚠️ ASSUMED", Status.FAILED: "❌ FAILED"}
+           Status.ASSUMED: "⚠️ ASSUMED", Status.FAILED: "❌ FAILED",
+           Status.INCONCLUSIVE: "❔ INCONCLUSIVE"}
 
 
 def weakest(statuses: Iterable[Status], default: Status = Status.PROVEN) -> Status:
-    """The weakest of ``statuses`` (``default`` when there are none)."""
-    return min(statuses, default=default)
+    """The weakest of ``statuses`` (``default`` when there are none); INCONCLUSIVE
+    evidence does not count."""
+    return min((s for s in statuses if s != Status.INCONCLUSIVE), default=default)
 
 
 def _normalise(value):
@@ -132,6 +153,7 @@ class Step:
 
     @property
     def holds(self) -> bool:
+        """True unless the step FAILED (ASSUMED steps hold conditionally)."""
         return self.status != Status.FAILED
 
     def with_status(self, status: Status, **changes) -> "Step":
@@ -178,7 +200,15 @@ class Proof:
 
     @property
     def holds(self) -> bool:
+        """True unless some step FAILED: the claim holds, possibly under the ASSUMED
+        premises. Use this (or :attr:`established`), never ``bool(proof.verdict)``
+        (which raises TypeError)."""
         return self.verdict != Status.FAILED
+
+    @property
+    def established(self) -> bool:
+        """True when the verdict is PROVEN or CHECKED: nothing is merely assumed."""
+        return self.verdict.established
 
     def failed(self) -> tuple[Step, ...]:
         return tuple(s for s in self.steps if s.status == Status.FAILED)

@@ -22,10 +22,26 @@ import sympy as sp
 __all__ = ["quadratic_parts", "is_negative_definite", "gaussian_moments", "expect_polynomial"]
 
 
+def _degree_bound(e, xs) -> int:
+    """An upper bound of the total degree of a polynomial in ``xs`` without expanding
+    it (so (x² + y² + 1)**500 costs nothing)."""
+    if not (e.free_symbols & xs):
+        return 0
+    if e in xs:
+        return 1
+    if e.is_Add:
+        return max(_degree_bound(a, xs) for a in e.args)
+    if e.is_Mul:
+        return sum(_degree_bound(a, xs) for a in e.args)
+    if e.is_Pow and e.exp.is_Integer and e.exp >= 0:
+        return _degree_bound(e.base, xs) * int(e.exp)
+    return 10**9
+
+
 def quadratic_parts(expr, xs):
     """(H, b, c) with expr = c + bᵀx + ½ xᵀHx, or None if expr is not a polynomial
     of total degree ≤ 2 in ``xs``."""
-    if not expr.is_polynomial(*xs):
+    if not expr.is_polynomial(*xs) or _degree_bound(expr, set(xs)) > 2:
         return None
     P = sp.Poly(expr, *xs)
     if P.total_degree() > 2:

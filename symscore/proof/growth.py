@@ -28,7 +28,7 @@ from ..stable import LogSumExp, Sigmoid, Softplus
 from .asymptotics import TailAnalysis, substitute_end
 from .gaussian import is_negative_definite, quadratic_parts
 
-__all__ = ["joint_degree", "moment_order", "lower_degree"]
+__all__ = ["joint_degree", "moment_order", "lower_degree", "triangular_squares"]
 
 _BOUNDED = (Sigmoid, sp.tanh, sp.sin, sp.cos, sp.atan, sp.erf, sp.sign)
 
@@ -133,6 +133,40 @@ def joint_degree(expr, xs):
     return _Growth(xs).degree(sp.sympify(expr))
 
 
+def triangular_squares(L, xs):
+    """L = −Σ cⱼ gⱼ² + const with cⱼ > 0 and (gⱼ) a triangular polynomial map with
+    constant non-zero diagonal (gⱼ = aⱼ x_{σ(j)} + hⱼ(earlier x)): True/None."""
+    if len(xs) < 2:
+        return None
+    squares = []
+    for term in sp.Add.make_args(L):
+        if not (term.free_symbols & set(xs)):
+            continue
+        c, rest = term.as_independent(*xs, as_Add=False)
+        if not (c.is_negative and rest.is_Pow and rest.exp == 2
+                and rest.base.is_polynomial(*xs)):
+            return None
+        squares.append(rest.base)
+    if len(squares) != len(xs):
+        return None
+    done: set = set()
+    left = list(squares)
+    while left:
+        for g in left:
+            new = [x for x in xs if x not in done and g.has(x)]
+            if len(new) != 1:
+                continue
+            x = new[0]
+            P = sp.Poly(g, x)
+            if P.degree() == 1 and not (P.LC().free_symbols & set(xs)) and P.LC().is_zero is False:
+                done.add(x)
+                left.remove(g)
+                break
+        else:
+            return None
+    return True
+
+
 def _pd_quadratic_plus_constant(b, xs):
     """b = c + Q(x) with c > 0 constant part and Q ≥ 0 … → (True if the quadratic
     part is positive definite, else False), or None if b is not of that form."""
@@ -187,7 +221,17 @@ def moment_order(density):
         power = _power_tail(xpart, xs)
         if power is not None:
             return power
+        if triangular_squares(_positive_domains(density, xpart), xs):
+            return sp.oo, ("negative squares of a triangular polynomial map: Gaussian after a "
+                           "polynomial change of variables with polynomial inverse, so every "
+                           "moment is finite")
     return _separable_order(density)
+
+
+def _positive_domains(density, expr):
+    pos = {p: sp.Dummy(p.name, positive=True) for p, d in zip(density.params, density.domains)
+           if not p.is_positive and d.is_subset(sp.Interval.open(0, sp.oo))}
+    return expr.xreplace(pos)
 
 
 def _power_tail(xpart, xs):

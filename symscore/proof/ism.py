@@ -11,7 +11,7 @@ differentiability, the boundary terms and the moment conditions.
 >>> import symscore as ss
 >>> proof = prove_ism_equivalence(ss.families.gaussian(dim=1), confirm=False)
 >>> proof.verdict.name, len(proof.steps)
-('PROVEN', 13)
+('PROVEN', 17)
 """
 
 from __future__ import annotations
@@ -27,8 +27,11 @@ from .identities import (expansion_identity, log_derivative_identity, normaliser
 from .moments import moment_steps
 from .notation import Tex, is_small
 from .pairing import Pair, pair
+from .premises import singular_sets
+from .timeout import Budget
 
-__all__ = ["prove_ism_equivalence", "differentiability_step", "model_steps", "CLAIM"]
+__all__ = ["prove_ism_equivalence", "differentiability_step", "model_steps", "CLAIM",
+           "DEFAULT_TIME_LIMIT", "timed_out_step"]
 
 CLAIM = sp.Eq(Tex(r"J_{\mathrm{ESM}}(\theta)"),
               Tex(r"J_{\mathrm{ISM}}(\theta)") + Tex("C"), evaluate=False)
@@ -61,11 +64,29 @@ def differentiability_step(pr: Pair, weights=None) -> Step:
     stmt = sp.Eq(Tex(r"\#\{\text{non-smooth sub-expressions of } x\}"), n, evaluate=False)
     title = "Differentiability of the model and the data density"
     if n == 0:
+        sing = {"model": singular_sets(model)}
+        if data is not model:
+            sing["data"] = singular_sets(data)
+        sets = tuple(dict.fromkeys(e for v in sing.values() for e in v))
+        if sets:
+            named = ", ".join(f"${sp.latex(e)}$" for e in sets[:4])
+            return Step("differentiability", title, stmt, Status.ASSUMED,
+                        "structural inspection (singular sets)",
+                        r"The log-densities are finite on the open support but NOT smooth "
+                        r"where " + named + r" (a fractional power of a quantity that "
+                        r"vanishes there: the score is not differentiable on that set). The "
+                        r"identity still holds if this set is null, $s_i\,p$ stays bounded "
+                        r"near it and $s$, $\nabla\cdot s$ are locally integrable (the flux "
+                        r"through a small sphere around it then vanishes); that is assumed, "
+                        r"not verified.",
+                        {"nonsmooth_parts": 0, "singular_sets": sets})
         return Step("differentiability", title, stmt, Status.PROVEN, "structural inspection",
                     r"The log-densities are built from smooth functions of $x$ (polynomials, "
                     r"exp, log of positive quantities, log-sum-exp, softplus, sigmoid, …) with "
-                    r"no Abs, sign, Piecewise, Max/Min or step functions of $x$; they are "
-                    r"infinitely differentiable on the open support, as the identities require.",
+                    r"no Abs, sign, Piecewise, Max/Min or step functions of $x$, and every "
+                    r"fractional power, logarithm and denominator of $x$ has an argument "
+                    r"SymPy proves non-zero on the support; they are infinitely "
+                    r"differentiable on the open support, as the identities require.",
                     {"nonsmooth_parts": 0})
     where = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in bad.items() if v)
     kinks = _kinks(model) + (_kinks(data) if data is not model else ())
@@ -118,18 +139,78 @@ def _pointwise_step(pr: Pair) -> Step:
     return st.with_status(st.status if structural else Status.FAILED, evidence=ev)
 
 
-def model_steps(pr: Pair, *, seed: int = 0, n_samples: int = 20_000) -> list[Step]:
-    """Differentiability, the universal identities, boundary terms and moments."""
-    return ([differentiability_step(pr), _normaliser_step(pr), _expansion_step(pr),
-             log_derivative_identity(), product_rule_identity(), _pointwise_step(pr)]
-            + boundary_steps(pr, seed=seed)
-            + moment_steps(pr, seed=seed, n_samples=n_samples))
+def timed_out_step(key: str, title: str, budget: Budget) -> Step:
+    """The ASSUMED step that replaces a step whose symbolic work ran out of time."""
+    return Step(key, title, Tex(r"\text{undecided (time limit)}"), Status.ASSUMED,
+                "time limit",
+                f"Assumed: the symbolic work for this step timed out (the proof's time "
+                f"limit is {budget.seconds:g} s, at most {budget.step_cap:g} s per step), so "
+                "it is a hypothesis. "
+                "Raise the limit (prove --time-limit / time_limit=) to try harder.",
+                {"timed_out_after_s": float(budget.seconds)})
+
+
+def _guarded(budget, fn, keys_titles):
+    """fn() → list of steps, or ASSUMED timed-out steps for ``keys_titles``."""
+    return budget.run(fn, lambda: [timed_out_step(k, t, budget) for k, t in keys_titles])
+
+
+def _boundary_keys(pr):
+    from .boundary import end_label, support_ends
+    return [(f"boundary[{i},{end_label(end)}]", f"Boundary term, coordinate {i}")
+            for i in range(pr.model.dim) for end in support_ends(pr.data.support[i])]
+
+
+_MOMENT_KEYS = [("moment[model_score]", "Moment condition on the model score"),
+                ("moment[data_score]", "Moment condition on the data score"),
+                ("moment[divergence]", "Moment condition on the divergence")]
+
+
+def model_steps(pr: Pair, *, seed: int = 0, n_samples: int = 20_000,
+                budget: Budget | None = None) -> list[Step]:
+    """Positivity, normalisability, differentiability, the universal identities,
+    boundary terms and moments; each under ``budget`` (ASSUMED when it runs out)."""
+    from .premises import normalisability_step, positivity_step
+    budget = budget or Budget(None)
+    one = lambda fn, key, title: _guarded(budget, lambda: [fn()], [(key, title)])  # noqa: E731
+    steps = []
+    for role, dens, vals in (("model", pr.model, pr.theta), ("data", pr.data, pr.theta_data)):
+        steps += one(lambda: positivity_step(dens, role, vals), f"positivity[{role}]",
+                     f"Positivity of the {role} density on its support")
+    for role, dens, vals in (("model", pr.model, pr.theta), ("data", pr.data, pr.theta_data)):
+        steps += one(lambda: normalisability_step(dens, role, vals),
+                     f"normalisability[{role}]", f"Normalisability of the {role} density")
+    steps += one(lambda: differentiability_step(pr), "differentiability",
+                 "Differentiability of the model and the data density")
+    steps += one(lambda: _normaliser_step(pr), "normaliser", "The normaliser drops out")
+    steps += [_expansion_step(pr), log_derivative_identity(), product_rule_identity()]
+    steps += one(lambda: _pointwise_step(pr), "pointwise_identity", "Pointwise identity")
+    steps += _guarded(budget, lambda: boundary_steps(pr, seed=seed), _boundary_keys(pr))
+    moments = _guarded(budget, lambda: moment_steps(pr, seed=seed, n_samples=n_samples),
+                       _MOMENT_KEYS)
+    if any(s.key == "normalisability[data]" and s.status == Status.FAILED for s in steps):
+        moments = [_without_expectations(s) for s in moments]
+    return steps + moments
+
+
+def _without_expectations(step: Step) -> Step:
+    """A moment step under a data density that is not normalisable: E_p is undefined,
+    so an established finiteness is reduced to ASSUMED (a FAILED one stays)."""
+    if step.status not in (Status.PROVEN, Status.CHECKED):
+        return step
+    return step.with_status(
+        Status.ASSUMED, method="not applicable (data not normalisable)",
+        justification=r"No expectation under $p$ exists: the data density is not "
+        r"normalisable (normalisability[data] FAILED). The integral of the integrand "
+        r"against $\tilde p$ was found finite (" + step.method + "), which does not make "
+        r"this moment condition meaningful.")
 
 
 def ibp_step(steps, key="integration_by_parts", weighted=False) -> Step:
     """M = E_p[s·∇log p] = −E_p[∇·s] from the product rule, the boundary terms and
     the moments (its status is the weakest of theirs)."""
     premises = [s for s in steps if s.key.startswith(("boundary", "moment", "product_rule",
+                                                      "positivity", "normalisability",
                                                       "weighted_product_rule",
                                                       "log_derivative", "differentiability"))]
     status = weakest(s.status for s in premises)
@@ -225,8 +306,13 @@ def conclusion_step(steps, weighted=False) -> Step:
     return Step("conclusion", "Conclusion", claim, status, "derived from the premises", text, ev)
 
 
+#: default time limit of a proof's symbolic work, in seconds
+DEFAULT_TIME_LIMIT = 60.0
+
+
 def prove_ism_equivalence(model, data=None, *, confirm: str = "auto", theta=None,
-                          theta_data=None, seed: int = 0, n_samples: int = 20_000) -> Proof:
+                          theta_data=None, seed: int = 0, n_samples: int = 20_000,
+                          time_limit: float | None = DEFAULT_TIME_LIMIT) -> Proof:
     """Prove J_ESM(θ) = J_ISM(θ) + C for ``model`` against ``data`` (default: the
     model itself at parameters θ*, the well-specified case).
 
@@ -234,6 +320,9 @@ def prove_ism_equivalence(model, data=None, *, confirm: str = "auto", theta=None
     ``"closed_form"``, ``"monte_carlo"``, ``"both"`` or ``"none"``. ``theta`` /
     ``theta_data``: numeric parameters for numeric fallbacks and Monte Carlo
     (default: the densities' defaults); ``seed`` and ``n_samples`` fix them.
+    ``time_limit``: seconds for the whole proof (None: no limit); a step that runs
+    out of time becomes ASSUMED "timed out after S s" (needs the main thread to
+    interrupt SymPy; elsewhere the steps run unguarded).
     """
     if confirm is False:
         confirm = "none"
@@ -243,10 +332,12 @@ def prove_ism_equivalence(model, data=None, *, confirm: str = "auto", theta=None
         from .structured import prove_structured_ism   # vector form, independent of D
         return prove_structured_ism(model, confirm)
     pr = pair(model, data, theta=theta, theta_data=theta_data)
-    steps = model_steps(pr, seed=seed, n_samples=n_samples)
+    budget = Budget(time_limit)
+    steps = model_steps(pr, seed=seed, n_samples=n_samples, budget=budget)
     steps.append(ibp_step(steps))
     steps.append(conclusion_step(steps))
-    steps += confirmation_steps(pr, confirm, seed=seed, n_samples=n_samples)
+    steps += budget.run(lambda: confirmation_steps(pr, confirm, seed=seed,
+                                                   n_samples=n_samples), list)
     return Proof(f"Score matching: ESM ⇔ ISM for {pr.model.name}", tuple(steps), CLAIM,
                  model=pr.model.name, data=pr.data_label,
                  summary=_summary(steps))

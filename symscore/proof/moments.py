@@ -10,8 +10,13 @@ Methods in order: exact Gaussian expectation (polynomial integrand, Gaussian-typ
 data) → PROVEN with the value; polynomial majorant of joint degree k and data
 moments of every order below m with k < m → PROVEN; per-coordinate
 integrability for separable data (tails by asymptotic forms, finite ends by the
-exact leading term) → PROVEN or FAILED with the condition; Monte Carlo estimate
-at the numeric parameters → CHECKED; else ASSUMED.
+exact leading term) → PROVEN, or FAILED when a lower bound proves the tail or
+end divergent. A sufficient symbolic condition that failed (k ≥ m) is never
+upgraded by Monte Carlo: the step is then ASSUMED with the condition. Only when
+SymPy knows nothing may a Monte Carlo estimate at the numeric parameters CHECK
+the moment, and only if a tail diagnostic (Hill indices of the integrand and of
+the importance weights, both > 2) supports a finite-variance estimate; else
+ASSUMED. Each step says which evidence it used.
 
 >>> import symscore as ss
 >>> from symscore.proof.pairing import pair
@@ -24,17 +29,19 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .asymptotics import TailAnalysis, leading_term, substitute_end
+from .asymptotics import Y, TailAnalysis, leading_term, substitute_end
 from .boundary import support_ends
 from .core import ProofError, Status, Step
 from .gaussian import expect_polynomial, gaussian_moments
 from .growth import _Growth, joint_degree, moment_order
-from .notation import Tex, is_small
-from .numeric import draw, lambdify_numpy, mc_mean, separable_terms
+from .notation import Tex, cheap_to_expand, is_small
+from .numeric import (draw, finite_variance_evidence, lambdify_numpy, mc_mean, quiet,
+                      separable_terms)
 
 __all__ = ["moment_steps", "integrands"]
 
 _T = sp.Symbol("t", positive=True)
+_YSHOW = sp.Symbol("y", positive=True)
 
 
 def integrands(pr, weights=None):
@@ -115,7 +122,8 @@ def _moment(pr, key, tex, f, absolute, seed, n, cache) -> Step:
         if jd is not None and mo is not None:
             k, slack = jd
             m, why = mo
-            ok = m == sp.oo or k < 0 and m.is_nonnegative or (m - k).is_positive
+            normalisable = m == sp.oo or m.is_positive is True
+            ok = normalisable and (m == sp.oo or k < 0 or (m - k).is_positive is True)
             ev = {"majorant_degree": k, "moment_order": m, "tails": why}
             if ok:
                 return Step(key, title, stmt, Status.PROVEN, "polynomial majorant + tails",
@@ -125,7 +133,8 @@ def _moment(pr, key, tex, f, absolute, seed, n, cache) -> Step:
                             rf"finite moments of every order below ${sp.latex(m)}$ ({why}); "
                             rf"since ${sp.latex(k)} < {sp.latex(m)}$ the expectation is finite.",
                             ev)
-            condition = sp.StrictLessThan(k, m)
+            condition = sp.StrictLessThan(k, m) if normalisable else sp.StrictGreaterThan(
+                m, 0)
 
     # 3. per-coordinate integrability (separable data and integrand, or D = 1)
     per = _per_coordinate(f, data, xs)
@@ -133,17 +142,41 @@ def _moment(pr, key, tex, f, absolute, seed, n, cache) -> Step:
         status, ev, text = per
         return Step(key, title, stmt, status, "per-coordinate tails and end points", text, ev)
 
-    # 4. Monte Carlo at the numeric parameters
+    # a sufficient condition failed: Monte Carlo may not overrule it
+    if condition is not None:
+        return Step(key, title, stmt, Status.ASSUMED, "hypothesis (sufficient condition failed)",
+                    rf"Assumed, not proven: the sufficient condition ${sp.latex(condition)}$ "
+                    r"(integrand growth below the data's moment order) does not hold or "
+                    r"cannot be decided, and no exact tail analysis settled the "
+                    r"expectation. A Monte Carlo estimate cannot establish a moment whose "
+                    r"finiteness the tails do not support, so none is used.",
+                    {"symbolic_condition": condition, "evidence_used": "symbolic (failed)"})
+
+    # 4. Monte Carlo at the numeric parameters, only with a finite-variance diagnostic
     if pr.numeric:
         return _monte_carlo(pr, key, title, stmt, f, absolute, seed, n, condition)
-    ev = {"condition": condition} if condition is not None else {}
     return Step(key, title, stmt, Status.ASSUMED, "hypothesis",
                 "Assumed: SymPy could not bound this expectation and no numeric parameter "
-                "values were given to estimate it.", ev)
+                "values were given to estimate it.", {"evidence_used": "none"})
+
+
+def _integrable_form(fm) -> bool:
+    """exp(P(y) + α log y) is integrable at y → ∞."""
+    if fm.poly != 0:
+        return fm.direction() == -1
+    return (fm.alpha + 1).is_negative is True
+
+
+def _divergent_form(fm) -> bool:
+    """exp(F(y)) ≥ c/y eventually, so its integral at y → ∞ diverges."""
+    if fm.poly != 0:
+        return fm.direction() == 1
+    a1 = fm.alpha + 1
+    return (a1.is_positive is True) or (a1.is_zero is True and not fm.slack)
 
 
 def _separable_terms(f, xs):
-    return separable_terms(sp.expand(f) if is_small(f, 300) else f, xs)
+    return separable_terms(sp.expand(f) if is_small(f, 300) and cheap_to_expand(f) else f, xs)
 
 
 def _per_coordinate(f, data, xs):
@@ -162,16 +195,22 @@ def _per_coordinate(f, data, xs):
                 T = TailAnalysis()
                 forms = T._cross([T.mag_upper(substitute_end(fi, x, end)),
                                   T.upper(substitute_end(gi, x, end))])
-                if forms is None:
-                    return None
-                for fm in forms:
-                    d = fm.direction()
-                    if fm.poly != 0 and d == -1:
-                        continue
-                    if fm.poly == 0 and (fm.alpha + 1).is_negative:
-                        continue
-                    return None
-                notes.append(f"x_{i}→{end[0]}: integrable tail")
+                if forms is not None and all(_integrable_form(fm) for fm in forms):
+                    notes.append(f"x_{i}→{end[0]}: integrable tail")
+                    continue
+                low = T._cross([T.mag_lower(substitute_end(fi, x, end)),
+                                T.lower(substitute_end(gi, x, end))])
+                if low is not None and all(_divergent_form(fm) for fm in low):
+                    shown = tuple(fm.as_expr().xreplace({Y: _YSHOW}) for fm in low[:4])
+                    return (Status.FAILED,
+                            {"coordinate": i, "end": str(end[0]), "log_lower_bound": shown,
+                             "evidence_used": "symbolic lower bound of the tail"},
+                            rf"The expectation is infinite: as $x_{{{i}}}\to{sp.latex(end[0])}$ "
+                            r"(with $y = |x_i|$), exact lower bounds give $\log(|f_i|\,p_i) "
+                            r"\ge \min_k F_k(y) + O(1)$ with every $F_k(y) \ge -\log y$ "
+                            rf"eventually (forms ${', '.join(sp.latex(e) for e in shown)}$), so "
+                            r"$|f_i|\,p_i \ge c/y$ is not integrable there.")
+                return None
             else:
                 lt = leading_term((fi * sp.exp(gi)).xreplace({x: end[0] + end[1] * _T}), _T)
                 if lt is None:
@@ -190,12 +229,13 @@ def _per_coordinate(f, data, xs):
                         rf"Near $x_{{{i}}} = {sp.latex(end[0])}$ the integrand times the density "
                         rf"behaves like $c\,t^{{{sp.latex(power)}}}$ ($t$ = distance to the end), "
                         rf"whose integral {why}.")
-    return (Status.PROVEN, {"checks": tuple(notes)},
+    return (Status.PROVEN, {"checks": tuple(notes), "evidence_used": "symbolic tails"},
             "The data density factorises over coordinates and so does the integrand; every "
             "one-dimensional factor is integrable at both ends of its support (tails bounded "
             "by exact asymptotic forms, finite ends by the exact leading term).")
 
 
+@quiet
 def _monte_carlo(pr, key, title, stmt, f, absolute, seed, n, condition) -> Step:
     try:
         d = draw(pr.data, pr.theta_data, n, seed)
@@ -210,24 +250,27 @@ def _monte_carlo(pr, key, title, stmt, f, absolute, seed, n, condition) -> Step:
         vals = np.asarray(fn(*X.T, *pr.values)[0], dtype=float) * np.ones(len(X))
     if absolute:
         vals = np.abs(vals)
-    est, se = mc_mean(vals, d.weights)
-    half = len(vals) // 2
-    w = d.weights
-    a, sa = mc_mean(vals[:half], None if w is None else w[:half])
-    b, sb = mc_mean(vals[half:], None if w is None else w[half:])
-    stable = np.isfinite(est) and abs(a - b) <= 4 * np.hypot(sa, sb) + 1e-12 * abs(est)
+    with np.errstate(all="ignore"):
+        est, se = mc_mean(vals, d.weights)
+    diag = finite_variance_evidence(vals, d.weights, seed)
     ev = {"estimate": est, "standard_error": se, "n_samples": n, "seed": seed,
-          "sampler": d.method, "effective_sample_size": d.ess, "split_half": (a, b),
+          "sampler": d.method, "effective_sample_size": d.ess, **diag,
           "theta": pr.theta, "theta_data": pr.theta_data}
-    if condition is not None:
-        ev["symbolic_condition"] = condition
-    if stable:
-        return Step(key, title, stmt, Status.CHECKED, "Monte Carlo estimate",
-                    rf"SymPy could not settle this symbolically; at the numeric parameters a "
-                    rf"Monte Carlo estimate with {n} samples (seed {seed}) is finite, "
-                    rf"${est:.6g} \pm {se:.2g}$, and its two halves agree within 4 standard "
-                    r"errors. (A finite estimate does not prove finiteness for other parameters.)",
-                    ev)
+    if np.all(np.isfinite(vals)) and np.isfinite(est) and diag["finite_variance_supported"]:
+        return Step(key, title, stmt, Status.CHECKED, "Monte Carlo estimate + tail diagnostic",
+                    rf"SymPy could not settle this symbolically. At the numeric parameters a "
+                    rf"Monte Carlo estimate with {n} samples (seed {seed}, {d.method}) is "
+                    rf"${est:.6g} \pm {se:.2g}$, and the tails support its finiteness: the "
+                    rf"Hill tail index of the integrand is {diag['tail_index']:.3g} $\pm$ "
+                    rf"{diag['tail_index_se']:.2g} > 2 (finite variance)"
+                    + (", and so is that of the importance weights" if d.weights is not None
+                       else "") + ". (A finite estimate at these parameters does not prove "
+                    "finiteness for other parameters.)", {**ev, "evidence_used":
+                                                          "Monte Carlo + Hill tail index"})
     return Step(key, title, stmt, Status.ASSUMED, "hypothesis",
-                "Assumed: neither SymPy nor a Monte Carlo estimate settled this (the estimate "
-                "is unstable across the two halves of the sample).", ev)
+                "Assumed: SymPy could not settle this, and a Monte Carlo estimate cannot vouch "
+                "for it: the tail diagnostic does not support a finite variance (Hill tail "
+                f"index {diag['tail_index']:.3g} ± {diag['tail_index_se']:.2g}"
+                + (f", weights {diag['weights_tail_index']:.3g}" if d.weights is not None else "")
+                + ", needs > 2).", {**ev, "evidence_used": "Monte Carlo rejected by the tail "
+                                    "diagnostic"})

@@ -47,3 +47,11 @@ def is_small(expr, limit: int = SMALL) -> bool:
 def shown(expr, fallback):
     """``expr`` if small enough to display, else ``fallback`` (notation)."""
     return expr if is_small(expr) else fallback
+
+
+def cheap_to_expand(expr, max_power: int = 12) -> bool:
+    """False when expanding ``expr`` may blow up: an integer power above
+    ``max_power`` of a sum (e.g. (x² + y² + 1)**500)."""
+    return all(not (e.is_Pow and e.exp.is_Integer and abs(e.exp) > max_power
+                    and e.base.is_Add)
+               for e in sp.preorder_traversal(expr))

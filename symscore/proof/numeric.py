@@ -14,6 +14,8 @@ This is the symbolic layer's own light numerics (never numba).
 
 from __future__ import annotations
 
+import functools
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -107,31 +109,81 @@ def separable_terms(f, xs):
     return {x: sp.Add(*ts) for x, ts in parts.items()}
 
 
-def _grid(g, support, n=20001):
-    """A grid covering the mass of exp(g) on a 1-D support interval."""
+def _maps(support, c, s):
+    """x(u) and log x'(u) for a 1-D support: ℝ by c + s·sinh(u); a half-line by
+    a ± s·eᵘ; a box by a + (b − a)·expit(u). Grids uniform in u are then fine near
+    the bulk and geometric in the tails or near a finite end."""
     lo, hi = support.start, support.end
-    for width in 2.0 ** np.arange(0, 24):
-        a = float(lo) if lo.is_finite else -width
-        b = float(hi) if hi.is_finite else width
-        if lo.is_finite and not hi.is_finite:
-            b = float(lo) + width
-        if hi.is_finite and not lo.is_finite:
-            a = float(hi) - width
-        eps = 1e-12 * max(1.0, b - a)
-        x = np.linspace(a + (eps if lo.is_finite else 0), b - (eps if hi.is_finite else 0), n)
+    if lo.is_finite and hi.is_finite:
+        a, w = float(lo), float(hi - lo)
+        return (lambda u: a + w * special.expit(u),
+                lambda u: np.log(w) + special.log_expit(u) + special.log_expit(-u))
+    if lo.is_finite:
+        a = float(lo)
+        return lambda u: a + s * np.exp(u), lambda u: np.log(s) + u
+    if hi.is_finite:
+        b = float(hi)
+        return lambda u: b - s * np.exp(u), lambda u: np.log(s) + u
+    return lambda u: c + s * np.sinh(u), lambda u: np.log(s) + np.log(np.cosh(u))
+
+
+def _grid_u(g, support, c, s, n):
+    """(x grid, log density in u) covering the mass of exp(g), or None."""
+    xmap, logjac = _maps(support, c, s)
+    for half in (4.0, 8.0, 16.0, 32.0, 64.0, 128.0):
+        u = np.linspace(-half, half, n)
         with np.errstate(all="ignore"):
-            v = np.asarray(g(x), dtype=float) * np.ones_like(x)
+            x = xmap(u)
+            v = np.asarray(g(x), dtype=float) * np.ones_like(u) + logjac(u)
         ok = np.isfinite(v)
         if not ok.any():
             continue
         top = np.max(v[ok])
-        ends_small = ((lo.is_finite or (ok[0] and v[0] < top - 40)) and
-                      (hi.is_finite or (ok[-1] and v[-1] < top - 40)))
-        if ends_small:
+        lo_small = not ok[0] or v[0] < top - 40
+        hi_small = not ok[-1] or v[-1] < top - 40
+        # the ends must be negligible and the mass resolved away from them
+        if lo_small and hi_small and np.count_nonzero(v > top - 40) > 50:
             return x, v
     return None
 
 
+def _grid(g, support, n=20001):
+    """A grid in x (with the log-density per unit of a transformed variable u) that
+    covers the mass of exp(g) on a 1-D support interval: a first pass finds the
+    location and scale, a second resolves them."""
+    first = _grid_u(g, support, 0.0, 1.0, 4001)
+    if first is None:
+        return None
+    x, v = first
+    ok = np.isfinite(v)
+    if support.start.is_infinite and support.end.is_infinite:
+        with np.errstate(all="ignore"):
+            gx = np.asarray(g(x), dtype=float) * np.ones_like(x)
+        good = np.isfinite(gx)
+        c = float(x[good][np.argmax(gx[good])])
+        near = good & (gx > np.max(gx[good]) - 2.0)
+        s = float(max(np.ptp(x[near]) / 2.0, 1e-12)) if near.any() else 1.0
+    else:
+        c, s = 0.0, float(np.exp(np.median(np.log(np.abs(x[ok & (v > np.max(v[ok]) - 3)]
+                                                            - (float(support.start)
+                                                               if support.start.is_finite
+                                                               else float(support.end)))
+                                                     + 1e-300))))
+    return _grid_u(g, support, c, s, n)
+
+
+def quiet(fn):
+    """Run ``fn`` with numpy floating-point warnings and RuntimeWarnings silenced: the
+    symbolic layer's numerics meet singular points on purpose (and report them)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return fn(*args, **kwargs)
+    return wrapper
+
+
+@quiet
 def draw(density, values, n: int, seed: int = 0) -> Draw:
     """Samples from ``density`` at parameter ``values``: exact for Gaussian-type
     and log-sum-exp-of-Gaussian (mixture) log-densities; inverse-CDF on a fine
@@ -158,12 +210,15 @@ def draw(density, values, n: int, seed: int = 0) -> Draw:
             grid = _grid(g, density.support[i])
             if grid is None:
                 break
-            xg, v = grid
+            xg, v = grid     # v: log density per unit of the uniform grid variable u
             dens = np.exp(np.where(np.isfinite(v), v - np.max(v[np.isfinite(v)]), -np.inf))
-            cdf = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(xg))])
-            out[:, i] = np.interp(rng.random(n) * cdf[-1], cdf, xg)
+            cdf = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]))])
+            uidx = np.interp(rng.random(n) * cdf[-1], cdf, np.arange(len(xg), dtype=float))
+            k = np.minimum(uidx.astype(int), len(xg) - 2)
+            out[:, i] = xg[k] + (uidx - k) * (xg[k + 1] - xg[k])
         else:
-            return Draw(out, None, "inverse CDF on a 20001-point grid per coordinate")
+            return Draw(out, None, "inverse CDF on a 20001-point transformed grid per "
+                        "coordinate (sinh / exp / logistic in the tails)")
     if not density.has_full_support:
         raise ProofError(f"no sampler for {density.name}: not separable and its support is "
                          "bounded on some coordinate")
@@ -213,6 +268,7 @@ def mc_mean(values: np.ndarray, weights: np.ndarray | None = None) -> tuple[floa
 
 # -- boundary terms evaluated along a coordinate ----------------------------------------
 
+@quiet
 def tail_values(log_abs_term, density_args, values, coordinate, end, dim,
                 others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """log|term| at points approaching ``end`` = (value, side) along ``coordinate``,
@@ -236,3 +292,53 @@ def tail_values(log_abs_term, density_args, values, coordinate, end, dim,
         rows.append(np.broadcast_to(np.asarray(v, dtype=float), (len(others),)))
     return pos, np.array(rows)
 
+
+
+# -- tail diagnostics: may a Monte Carlo mean be trusted? ------------------------------
+
+def hill_tail_index(values, weights=None, seed: int = 0) -> tuple[float, float]:
+    """Hill's estimate of the tail index α of |values| (P(|V| > v) ~ v^−α) and its
+    standard error α/√k, from the top k = max(100, n/50) order statistics.
+    Weighted samples are resampled by their weights first. A large α (light or
+    bounded tails) gives a large value; α ≤ 2 means the variance is infinite.
+
+    >>> rng = np.random.default_rng(0)
+    >>> a, se = hill_tail_index(rng.pareto(1.5, 100_000) + 1)
+    >>> bool(abs(a - 1.5) < 3 * se)
+    True
+    """
+    v = np.abs(np.asarray(values, dtype=float))
+    if weights is not None:
+        w = np.asarray(weights, dtype=float)
+        idx = np.random.default_rng(seed).choice(len(v), size=len(v), p=w / w.sum())
+        v = v[idx]
+    v = np.sort(v[np.isfinite(v)])[::-1]
+    n = len(v)
+    if n < 200:
+        return float("nan"), float("inf")
+    k = max(100, n // 50)
+    ref = v[k]
+    if ref <= 0:
+        return float("inf"), 0.0      # at most k nonzero values: no tail at all
+    logs = np.log(v[:k] / ref)
+    m = float(np.mean(logs))
+    if m <= 0:
+        return float("inf"), 0.0
+    alpha = 1.0 / m
+    return alpha, alpha / np.sqrt(k)
+
+
+@quiet
+def finite_variance_evidence(values, weights=None, seed: int = 0, z: float = 2.0) -> dict:
+    """Whether a Monte Carlo mean of ``values`` (with self-normalised importance
+    ``weights``) has finite variance, by Hill tail indices: the values' index and
+    the weights' index must both exceed 2 by ``z`` standard errors."""
+    a, se = hill_tail_index(values, weights, seed)
+    ev = {"tail_index": a, "tail_index_se": se}
+    ok = bool(np.isfinite(se) and a - z * se > 2.0)
+    if weights is not None:
+        aw, sew = hill_tail_index(weights)
+        ev.update(weights_tail_index=aw, weights_tail_index_se=sew)
+        ok = ok and bool(np.isfinite(sew) and aw - z * sew > 2.0)
+    ev["finite_variance_supported"] = ok
+    return ev

@@ -24,6 +24,7 @@ from .core import Proof, ProofError, Status, Step
 from .identities import log_derivative_identity, product_rule_identity
 from .ism import _summary, differentiability_step, ibp_step
 from .moments import moment_steps
+from .premises import premise_steps
 from .notation import Tex
 from .numeric import draw, lambdify_numpy, mc_mean
 from .pairing import Pair, pair
@@ -37,7 +38,7 @@ STEIN_CLAIM = sp.Eq(Tex(r"\mathbb{E}_p[\nabla\cdot s_\theta + s_\theta\cdot\nabl
 
 
 def _premises(pr: Pair, seed, n_samples):
-    steps = [differentiability_step(pr), log_derivative_identity(), product_rule_identity()]
+    steps = premise_steps(pr) + [differentiability_step(pr), log_derivative_identity(), product_rule_identity()]
     steps += boundary_steps(pr, seed=seed)
     steps += moment_steps(pr, seed=seed, n_samples=n_samples)
     steps.append(ibp_step(steps))

@@ -18,7 +18,7 @@ from typing import Callable, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["call_with_timeout", "TimeoutExpired"]
+__all__ = ["call_with_timeout", "TimeoutExpired", "Budget"]
 
 
 class TimeoutExpired(Exception):
@@ -40,25 +40,68 @@ def call_with_timeout(fn: Callable[[], T], seconds: float) -> tuple[bool, T | No
     if seconds <= 0 or not _can_alarm():
         return False, None
 
+    state = {"caught": False}
+
     def _raise(signum, frame):
-        raise TimeoutExpired()
+        if not state["caught"]:
+            raise TimeoutExpired()
 
     start = time.monotonic()
     outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
     outer_first = bool(outer_left) and outer_left <= seconds
     old_handler = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, outer_left if outer_first else seconds)
+    # re-fire every 0.1 s: an expiry raised inside a gc callback or a __del__ is
+    # swallowed by Python, and the next one must still stop the call
+    signal.setitimer(signal.ITIMER_REAL, outer_left if outer_first else seconds, 0.1)
     expired = False
     try:
         return True, fn()
     except TimeoutExpired:
+        state["caught"] = True
         expired = True
         if outer_first:
             raise
         return False, None
     finally:
+        state["caught"] = True
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old_handler)
         if outer_left and not (expired and outer_first):
             left = outer_left - (time.monotonic() - start)
-            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3), 0.1)
+
+
+class Budget:
+    """A time budget shared by the steps of one proof.
+
+    :meth:`run` runs a step's work with the time left (unguarded outside the main
+    thread, where no alarm can interrupt it) and returns the fallback's result when
+    the time is up. ``seconds=None`` means no limit.
+
+    >>> b = Budget(5.0)
+    >>> b.run(lambda: "done", lambda: "timed out")
+    'done'
+    >>> Budget(0.0).run(lambda: "done", lambda: "timed out")
+    'timed out'
+    """
+
+    def __init__(self, seconds: float | None, step_fraction: float = 0.25):
+        self.seconds = seconds
+        self.deadline = None if seconds is None else time.monotonic() + float(seconds)
+        #: one step may use at most this share of the whole budget, so that a single
+        #: hard step cannot starve the others
+        self.step_cap = None if seconds is None else float(seconds) * step_fraction
+
+    def left(self) -> float | None:
+        if self.deadline is None:
+            return None
+        return min(self.deadline - time.monotonic(), self.step_cap)
+
+    def run(self, fn: Callable[[], T], fallback: Callable[[], T]) -> T:
+        left = self.left()
+        if left is None or not _can_alarm():
+            return fn()
+        if left <= 0:
+            return fallback()
+        ok, value = call_with_timeout(fn, left)
+        return value if ok else fallback()

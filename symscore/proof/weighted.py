@@ -25,6 +25,7 @@ from .identities import (expansion_identity, log_derivative_identity,
                          weighted_pointwise_identity, weighted_product_rule_identity)
 from .ism import _normaliser_step, conclusion_step, differentiability_step, ibp_step
 from .moments import moment_steps
+from .premises import premise_steps
 from .notation import Tex
 from .pairing import Pair, pair
 
@@ -89,29 +90,39 @@ def weights_step(pr: Pair, h) -> Step:
 
 
 def prove_weighted_ism(model, data=None, weights=None, *, confirm: str = "auto", theta=None,
-                       theta_data=None, seed: int = 0, n_samples: int = 20_000) -> Proof:
+                       theta_data=None, seed: int = 0, n_samples: int = 20_000,
+                       time_limit: float | None = 60.0) -> Proof:
     """Prove J_{h,ESM}(θ) = J_h(θ) + C_h, with its own boundary condition hᵢsᵢp → 0.
     ``weights`` default to :func:`symscore.objectives.default_weights` (xᵢ² for a
-    support (0, ∞))."""
-    from .ism import _summary
+    support (0, ∞)). ``time_limit`` as for
+    :func:`~symscore.proof.ism.prove_ism_equivalence`."""
+    from .ism import _MOMENT_KEYS, _boundary_keys, _guarded, _summary
+    from .timeout import Budget
+    budget = Budget(time_limit)
     pr = pair(model, data, theta=theta, theta_data=theta_data)
     h = _weights(pr.model, weights)
-    steps = [differentiability_step(pr, h), weights_step(pr, h), _normaliser_step(pr),
-             expansion_identity(), log_derivative_identity(), weighted_product_rule_identity(),
-             weighted_pointwise_identity()]
-    steps += boundary_steps(pr, h, seed=seed)
-    steps += moment_steps(pr, h, seed=seed, n_samples=n_samples)
+    steps = premise_steps(pr) + [differentiability_step(pr, h), weights_step(pr, h),
+                                 _normaliser_step(pr), expansion_identity(),
+                                 log_derivative_identity(), weighted_product_rule_identity(),
+                                 weighted_pointwise_identity()]
+    steps += _guarded(budget, lambda: boundary_steps(pr, h, seed=seed), _boundary_keys(pr))
+    steps += _guarded(budget, lambda: moment_steps(pr, h, seed=seed, n_samples=n_samples),
+                      _MOMENT_KEYS)
     steps.append(ibp_step(steps, weighted=True))
     steps.append(conclusion_step(steps, weighted=True))
     if confirm not in ("none", False):
-        cf = closed_form_step(pr, weights=h) if confirm in ("auto", "closed_form", "both") \
-            else None
-        if cf is not None:
-            steps.append(cf)
-        if confirm in ("monte_carlo", "both") or (confirm == "auto" and cf is None):
-            mc = monte_carlo_step(pr, weights=h, seed=seed, n_samples=n_samples)
-            if mc is not None:
-                steps.append(mc)
+        def confirmations():
+            out = []
+            cf = closed_form_step(pr, weights=h) if confirm in ("auto", "closed_form",
+                                                                "both") else None
+            if cf is not None:
+                out.append(cf)
+            if confirm in ("monte_carlo", "both") or (confirm == "auto" and cf is None):
+                mc = monte_carlo_step(pr, weights=h, seed=seed, n_samples=n_samples)
+                if mc is not None:
+                    out.append(mc)
+            return out
+        steps += budget.run(confirmations, list)
     return Proof(f"Weighted score matching for {pr.model.name}", tuple(steps), CLAIM_H,
                  model=pr.model.name, data=pr.data_label, summary=_summary(steps))
 
