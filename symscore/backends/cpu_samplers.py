@@ -54,8 +54,11 @@ def _rules_digest() -> str:
 
 _IMPORTS = f"""
 # update rules: symscore.backends.langevin / .rng, sources digest {_rules_digest()}
-from symscore.backends.langevin import (drift_noise as _drift_noise,
-    mala_log_alpha as _mala_log_alpha, mala_accept as _mala_accept)
+# (shared with the CUDA templates, which use the pair / single rules)
+from symscore.backends.langevin import (ula_pair as _ula_pair, ula_single as _ula_single,
+    propose_pair as _propose_pair, propose_single as _propose_single,
+    drift_noise as _drift_noise, mala_log_alpha as _mala_log_alpha,
+    mala_accept as _mala_accept)
 from symscore.backends.rng import next_normal_pair as _normal_pair
 """
 
