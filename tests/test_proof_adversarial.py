@@ -342,3 +342,39 @@ def test_symscore_proof_is_reachable_from_the_package():
     import symscore
     assert importlib.import_module("symscore.proof") is symscore.proof
     assert symscore.proof.Status.PROVEN.established
+
+
+def test_time_limit_never_fires_inside_a_gc_callback(monkeypatch):
+    """An expiry landing in a gc callback would be swallowed ("unraisable") and reported
+    on stderr; the guard skips it there and stops the call at the next safe point."""
+    import gc
+    import sys
+    import time
+
+    from symscore.proof.timeout import call_with_timeout
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+
+    def slow_callback(phase, info):
+        if phase == "start":
+            time.sleep(0.02)        # half of the time is spent in here
+
+    def work():
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 5.0:
+            gc.collect()
+            t1 = time.monotonic()
+            while time.monotonic() - t1 < 0.02:
+                pass
+        return "finished"
+
+    gc.callbacks.append(slow_callback)
+    try:
+        t0 = time.monotonic()
+        ok, value = call_with_timeout(work, 0.3)
+    finally:
+        gc.callbacks.remove(slow_callback)
+    assert (ok, value) == (False, None)
+    assert time.monotonic() - t0 < 3.0
+    assert unraisable == []

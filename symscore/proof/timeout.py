@@ -11,6 +11,7 @@ fall back to their other methods instead of risking a hang.
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 import time
@@ -23,6 +24,27 @@ __all__ = ["call_with_timeout", "TimeoutExpired", "Budget"]
 
 class TimeoutExpired(Exception):
     """Raised inside the guarded call when its time is up (internal)."""
+
+
+#: code whose interruption loses the exception (gc callbacks, __del__: "unraisable") or
+#: leaves shared state behind (the import machinery, threading's locks, traceback printing)
+_UNSAFE_FILES = ("importlib._bootstrap", "threading.py", "traceback.py", "linecache.py",
+                 "tokenize.py", "weakref.py")
+
+
+def _safe_to_interrupt(frame) -> bool:
+    """Whether raising at ``frame`` (and its callers) reaches the guard intact; if not, the
+    interval timer fires again 0.1 s later, at a safe point."""
+    callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+    for _ in range(200):
+        if frame is None:
+            return True
+        code = frame.f_code
+        if code.co_name == "__del__" or code in callbacks or \
+                any(name in code.co_filename for name in _UNSAFE_FILES):
+            return False
+        frame = frame.f_back
+    return True
 
 
 def _can_alarm() -> bool:
@@ -43,15 +65,15 @@ def call_with_timeout(fn: Callable[[], T], seconds: float) -> tuple[bool, T | No
     state = {"caught": False}
 
     def _raise(signum, frame):
-        if not state["caught"]:
+        if not state["caught"] and _safe_to_interrupt(frame):
             raise TimeoutExpired()
 
     start = time.monotonic()
     outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
     outer_first = bool(outer_left) and outer_left <= seconds
     old_handler = signal.signal(signal.SIGALRM, _raise)
-    # re-fire every 0.1 s: an expiry raised inside a gc callback or a __del__ is
-    # swallowed by Python, and the next one must still stop the call
+    # re-fire every 0.1 s: an expiry that lands in an unsafe place (a gc callback, a
+    # __del__, an import, a lock) is skipped, and the next one stops the call
     signal.setitimer(signal.ITIMER_REAL, outer_left if outer_first else seconds, 0.1)
     expired = False
     try:
