@@ -362,8 +362,8 @@ def test_time_limit_never_fires_inside_a_gc_callback(monkeypatch):
 
     def work():
         t0 = time.monotonic()
-        while time.monotonic() - t0 < 5.0:
-            gc.collect()
+        while time.monotonic() - t0 < 30.0:
+            gc.collect(0)           # the youngest generation only: cheap on any heap
             t1 = time.monotonic()
             while time.monotonic() - t1 < 0.02:
                 pass
@@ -376,5 +376,5 @@ def test_time_limit_never_fires_inside_a_gc_callback(monkeypatch):
     finally:
         gc.callbacks.remove(slow_callback)
     assert (ok, value) == (False, None)
-    assert time.monotonic() - t0 < 3.0
+    assert time.monotonic() - t0 < 15.0     # stopped, not run to the end
     assert unraisable == []
