@@ -34,7 +34,8 @@ from ..stable import LogSumExp, Sigmoid, Softplus
 from .asymptotics import Y, TailAnalysis, leading_term, substitute_end
 from .core import Status, Step
 from .gaussian import is_negative_definite, quadratic_parts
-from .growth import _Growth, _gaussian_type, _pd_quadratic_plus_constant, triangular_squares
+from .growth import (_Growth, _gaussian_type, _pd_quadratic_plus_constant, _power_tail,
+                     triangular_squares)
 from .notation import Tex, cheap_to_expand
 from .numeric import separable_terms
 
@@ -203,16 +204,6 @@ def _power_of_pd(L, xs):
     return f.exp if _pd_quadratic_plus_constant(f.base, xs) is True else None
 
 
-def _power_tail(L, xs):
-    c, f = L.as_independent(*xs, as_Add=False)
-    if not (c.is_negative and isinstance(f, (log1p, sp.log))):
-        return None
-    inner = 1 + f.args[0] if isinstance(f, log1p) else f.args[0]
-    if _pd_quadratic_plus_constant(inner, xs) is not True:
-        return None
-    return sp.expand(-2 * c - len(xs))
-
-
 def _tail_verdict(g, x, end):
     """'finite' / 'infinite' / None for ∫ e^g at an infinite end."""
     T = TailAnalysis()
@@ -300,8 +291,9 @@ def normalisability_step(density, role: str, values=None) -> Step:
                       rf"$\log\tilde p = -c\,(a + Q(x))^{{{sp.latex(k)}}}$ with $c, a > 0$, "
                       r"$Q$ positive definite and exponent at least 1, so "
                       r"$\log\tilde p \le -c'\|x\|^2 + C$ and $Z(\theta) < \infty$")
-    m = _power_tail(L, xs)
-    if m is not None:
+    power = _power_tail(L, xs)      # (2γ − D, its description) or None
+    if power is not None:
+        m = power[0]
         ev = {"integrable_iff": sp.StrictGreaterThan(m, 0)}
         if m.is_positive:
             return proven("power-law tails",
