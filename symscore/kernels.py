@@ -41,6 +41,7 @@ import sympy as sp
 from .errors import (BackendUnavailableError, CodegenError, DomainError, InputValueError,
                      ShapeError, SymscoreError)
 from .params import pack
+from .distributed import is_dask
 from . import backends as _backends  # noqa: F401 - declares the driver providers to codegen
 
 __all__ = ["compile", "Kernels"]
@@ -436,7 +437,7 @@ def _dask_aware(method):
 
     @functools.wraps(method)
     def wrapper(self, X, *args, **kwargs):
-        if type(X).__module__.partition(".")[0] == "dask":
+        if is_dask(X):
             from .distributed.arrays import dispatch
             return dispatch(self, method.__name__, X, *args, **kwargs)
         return method(self, X, *args, **kwargs)

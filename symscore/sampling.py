@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .distributed import is_dask
 from .errors import InputValueError, SamplerError, SymscoreError, DomainError
 
 __all__ = ["langevin", "mala", "annealed_langevin", "geometric_sigmas", "SampleResult",
@@ -212,7 +213,7 @@ def _dask_aware(sampler):
 
     @functools.wraps(sampler)
     def wrapper(kernels, x0, *args, **kwargs):
-        if type(x0).__module__.partition(".")[0] == "dask":
+        if is_dask(x0):
             from .distributed.samplers import run
             return run(sampler, kernels, x0, *args, **kwargs)
         return sampler(kernels, x0, *args, **kwargs)

@@ -46,6 +46,7 @@ import sympy as sp
 
 from . import checks as fit_checks, exact as fit_exact, numeric as fit_numeric
 from ..density import Density
+from ..distributed import is_dask
 from ..errors import DensityError, FitError, InputValueError, ShapeError, SymscoreError
 from ..objectives import default_weights
 from ..params import in_domain, neutral_theta, pack, unpack
@@ -65,7 +66,7 @@ class FitWarning(UserWarning):
 # -- input checks ----------------------------------------------------------------------
 
 def _as_data(density, X) -> np.ndarray:
-    if type(X).__module__.partition(".")[0] == "dask":   # checked chunk by chunk
+    if is_dask(X):   # checked chunk by chunk
         from ..distributed.fitting import as_data
         return as_data(density, X)
     try:

@@ -38,6 +38,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
+from ..distributed import is_dask
 from ..errors import FitError
 from ..numeric import NUMPY_FUNCTIONS
 
@@ -188,7 +189,7 @@ class QuadraticPlan:
         Sums run over fixed blocks of :attr:`_chunk` rows and the block sums are
         added with ``math.fsum`` (correctly rounded), so the result does not depend
         on how the blocks are grouped — the Dask path gives the same bits."""
-        if type(X).__module__.partition(".")[0] == "dask":
+        if is_dask(X):
             from ..distributed.fitting import moments
             return moments(self, X)
         A, b, c = self.block_sums(X)
@@ -221,7 +222,7 @@ class QuadraticPlan:
         Σ(g − m)(g − m)ᵀ/N − d dᵀ with d = Σ(g − m)/N, m = ``center`` (their mean
         Āθ + b̄, known from the moments, so one pass suffices); block sums added
         with ``math.fsum`` as in :meth:`moments`. A dask X runs on the workers."""
-        if type(X).__module__.partition(".")[0] == "dask":
+        if is_dask(X):
             from ..distributed.fitting import gradient_covariance
             return gradient_covariance(self, X, theta, center)
         S, s = self.gradient_block_sums(X, theta, center)
