@@ -25,7 +25,8 @@ Workloads (float64, the public API, validation included; best of several runs):
   200 steps, vs JAX (lax.scan of the vmapped step, jit).
 
 Ratios are symscore / peer speed (> 1: symscore faster); contenders are timed in
-alternation (best of several rounds) so that load changes hit all alike. Every peer's value is
+alternation (best of several rounds of back-to-back calls, as timeit does) so that
+load changes hit all alike. Every peer's value is
 compared with symscore's and the relative difference printed (exact peers must
 agree to ~1e-10; Hutchinson is an estimate). Timings on a shared machine are
 noisy: only ratios measured in the same run mean something.
@@ -45,19 +46,25 @@ import time
 import numpy as np
 
 
-def interleaved(fns, rounds=3, min_time=0.3):
-    """Best time of each callable, measured in alternation (round robin), so that a
-    change of machine load during the run hits every contender alike."""
-    for fn in fns.values():
+def interleaved(fns, rounds=3, min_time=0.3, batch_time=0.02):
+    """Best time per call of each callable, measured in alternation (round robin), so
+    that a change of machine load during the run hits every contender alike. Like
+    timeit, a contender's time is the mean over a batch of back-to-back calls (as in
+    a fit's loop; a batch lasts ≥ ``batch_time``)."""
+    reps = {}
+    for name, fn in fns.items():
+        t = time.perf_counter()
         fn()
+        reps[name] = max(1, int(batch_time / max(time.perf_counter() - t, 1e-6)))
     best = {name: float("inf") for name in fns}
     t0 = time.perf_counter()
     r = 0
     while r < rounds or (time.perf_counter() - t0 < min_time * len(fns) and r < 20):
         for name, fn in fns.items():
             t = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - t)
+            for _ in range(reps[name]):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - t) / reps[name])
         r += 1
     return best
 
@@ -189,7 +196,7 @@ def gaussian_rows(dims, N, jax, rows):
         ref = numpy_ism()
         row = {"workload": f"ISM gaussian(dim={D}) N={N}", "numpy_rel": abs(val - ref) / abs(ref)}
         fns = {"symscore": lambda: k.ism_loss(X, th), "numpy": numpy_ism}
-        if k._moment_points(k.samples(X)) is not X:
+        if k._loss_rows(X) is not X:
             # affine score: the moment path (symscore.moments) is taken. Also time a
             # first call on new data (moments not cached) and the per-sample pass
             kp = ss.compile(d)

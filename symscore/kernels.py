@@ -127,7 +127,7 @@ class Kernels:
         """X as a C-contiguous (N, D) array of the kernel dtype, checked finite."""
         return self._array(X, name, (None, self.density.dim), allow_empty)
 
-    def _array(self, X, name, shape, allow_empty=False):
+    def _array(self, X, name, shape, allow_empty=False, check_finite=True):
         if self.target == "cuda" and not isinstance(X, np.ndarray):
             dev = self._ops.device_array(X, name, shape, allow_empty)  # device in/out
             if dev is not None:
@@ -158,7 +158,8 @@ class Kernels:
                                  " convert it, or compile with copy=True")
             with np.errstate(over="ignore"):
                 arr = np.ascontiguousarray(arr, dtype=self._np_dtype)
-        if arr.size and not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
+        if check_finite and arr.size and not (np.isfinite(arr.min())
+                                              and np.isfinite(arr.max())):
             idx = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
             note = f" (in {self.dtype})" if self.dtype == "float32" else ""
             raise InputValueError(f"{name}[{', '.join(map(str, idx))}] = {arr[idx]} is not "
@@ -259,14 +260,12 @@ class Kernels:
     def ism_loss(self, X, theta=None) -> float:
         """mean over rows of ∇·s + ½‖s‖² (one fused parallel pass; for an affine
         score, see :attr:`use_moments`)."""
-        X = self.samples(X)
-        X = self._moment_points(X)
+        X = self._loss_rows(X)
         return self._ops.sum("ism", X, self.theta(theta)) / X.shape[0]
 
     def ism_loss_and_grad(self, X, theta=None):
         """(ISM loss, its gradient with respect to θ in ``density.params`` order)."""
-        X = self.samples(X)
-        X = self._moment_points(X)
+        X = self._loss_rows(X)
         total, grad = self._ops.ism_grad_sum(X, self.theta(theta))
         return total / X.shape[0], np.asarray(grad, dtype=np.float64) / X.shape[0]
 
@@ -278,18 +277,24 @@ class Kernels:
     #: to always use the per-sample pass.
     use_moments = True
 
-    def _moment_points(self, X):
-        """X itself, or its moment points where the moment path applies."""
+    def _loss_rows(self, X):
+        """The validated rows of X, or their moment points where the moment path
+        applies (X's finiteness then follows from its finite moments)."""
         st = getattr(self.density, "structure", None)
         if (not self.use_moments or st is None or self.target != "cpu"
-                or self.dtype != "float64" or X.shape[0] < 4 * X.shape[1]
-                or not st.score_is_affine):
-            return X
+                or self.dtype != "float64" or not st.score_is_affine):
+            return self.samples(X)
+        X = self._array(X, "X", (None, self.density.dim), check_finite=False)
+        if X.shape[0] < 4 * X.shape[1]:
+            return self.samples(X)
         cache = self.__dict__.get("_moment_cache")
         if cache is None:
             from .moments import MomentCache
             cache = self.__dict__["_moment_cache"] = MomentCache()
-        return cache.points(X)
+        Z = cache.points(X)
+        # non-finite moments: a non-finite entry (samples() names it) or overflowing
+        # squares (the per-sample pass)
+        return self.samples(X) if Z is None else Z
 
     def weighted_ism_loss(self, X, theta=None, weights=None) -> float:
         """mean over rows of the weighted ISM integrand (for bounded supports)."""

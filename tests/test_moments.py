@@ -110,3 +110,38 @@ def test_not_used_where_invalid():
     kg = ss.compile(ss.families.gaussian(dim=6, structured=True))
     a, b = _both(kg, "ism_loss", X[:20, :4].repeat(2, 1)[:, :6], None)
     assert a == b
+
+
+def test_bad_entries_are_named_on_the_moment_path():
+    # X's finiteness is read from its moments: a NaN/inf entry, also one written in
+    # place after the moments were cached, still raises naming the entry
+    d = ss.families.gaussian(dim=4, structured=True)
+    k = ss.compile(d)
+    X = np.random.default_rng(5).standard_normal((40, 4))
+    good = k.ism_loss(X)
+    X[7, 2] = np.nan
+    with pytest.raises(ss.errors.InputValueError, match=r"X\[7, 2\]"):
+        k.ism_loss(X)
+    X[7, 2] = np.inf
+    with pytest.raises(ss.errors.InputValueError, match=r"X\[7, 2\]"):
+        k.ism_loss_and_grad(X)
+    X[7, 2] = 0.0
+    assert np.isfinite(k.ism_loss(X)) and k.ism_loss(X) != good
+    # finite entries whose squares overflow: the per-sample pass decides (no error)
+    X[3, 1] = 1e200
+    kp = ss.compile(d)
+    kp.use_moments = False
+    assert k.ism_loss(X) == kp.ism_loss(X)
+
+
+def test_same_values_is_exact():
+    from symscore.moments import same_values
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((9000, 3))      # more than one comparison chunk
+    b = a.copy()
+    assert same_values(a, b)
+    b[8999, 2] = np.nextafter(b[8999, 2], np.inf)
+    assert not same_values(a, b)
+    b[8999, 2] = a[8999, 2]
+    a[0, 0] = b[0, 0] = np.nan               # NaN never equals
+    assert not same_values(a, b)
