@@ -283,12 +283,36 @@ def rbm_rows(D, H, chains, steps, jax, rows):
     for method in ("langevin", "mala"):
         run = getattr(ss, method)
         row = {"workload": f"{method} rbm(dim={D}, hidden={H}) {chains}×{steps}"}
-        fns = {"symscore": lambda: run(k, x0, th, h, steps, seed=1)}
+        fns = {"symscore": lambda: run(k, x0, th, h, steps, seed=1),
+               "numpy_score_only": numpy_rbm_scores(dense_params(d, th), x0, steps)}
         if jax is not None:
             fns["jax"] = jax_sampler(jax, method, dense_params(d, th), x0, h, steps)
         row.update({f"{n}_s": t for n, t in interleaved(fns, rounds=2).items()})
         rows.append(row)
         print(fmt(row), flush=True)
+
+
+def numpy_rbm_scores(p, x0, steps):
+    """A floor, not a sampler: the score evaluations alone of ``steps`` Langevin
+    steps of every chain, s = b − x + W σ(Wᵀx + c), as two BLAS products per step
+    (no RNG, no update, no log p~): any implementation that computes the score
+    through dense products pays at least this."""
+    W, b, c = (np.ascontiguousarray(p[a]) for a in ("W", "b", "c"))
+    X = np.array(x0)
+
+    def run():
+        for _ in range(steps):
+            A = X @ W
+            A += c
+            np.negative(A, out=A)
+            np.exp(A, out=A)
+            A += 1.0
+            np.reciprocal(A, out=A)
+            G = A @ W.T
+            G += b
+            G -= X
+        return G
+    return run
 
 
 def jax_sampler(jax, method, params, x0, h, steps):
@@ -338,7 +362,8 @@ def fmt(row):
                 f"{wm.get('total_s', float('nan')):.2f} s (import + build "
                 f"{wm.get('build_s', float('nan')):.2f} s, load {wm.get('ready_s', float('nan')):.2f} s)")
     parts = [f"{w}: symscore {row['symscore_s'] * 1e3:.1f} ms"]
-    for peer in ("new_X", "per_sample", "unrolled", "numpy", "jax_exact", "jax_hutch", "jax"):
+    for peer in ("new_X", "per_sample", "unrolled", "numpy", "numpy_score_only", "jax_exact",
+                 "jax_hutch", "jax"):
         if f"{peer}_s" in row:
             ratio = row[f"{peer}_s"] / row["symscore_s"]
             rel = row.get(f"{peer}_rel")
