@@ -251,8 +251,8 @@ def fit(density, X, theta0=None, method: str = "auto", weights=None, *,
                   proof_verdict=None if proof is None else proof.verdict.name,
                   boundary=why, n_samples=len(X))
     if density.structure is not None:
-        return _fit_structured(X, method, theta0, restarts, seed, tol, max_iter, target,
-                               common)
+        return _fit_structured(X, method, theta0, standard_errors, restarts, seed, tol,
+                               max_iter, target, (se_batches, se_hessian_rows), common)
     lin = fit_exact.linear_structure(density)
     if method == "exact" and not lin.affine:
         raise FitError(f"method='exact' needs a score affine in θ; for {density.name} "
@@ -267,27 +267,29 @@ def fit(density, X, theta0=None, method: str = "auto", weights=None, *,
     return result
 
 
-def _fit_structured(X, method, theta0, restarts, seed, tol, max_iter, target,
-                    common) -> FitResult:
+def _fit_structured(X, method, theta0, standard_errors, restarts, seed, tol, max_iter,
+                    target, se_options, common) -> FitResult:
     """Structured densities: the exact structured normal equations when log p~ is a
     recognised Gaussian quadratic form, else L-BFGS-B on the generated kernels.
-    No standard errors (the sandwich is P×P; P = D(D+1)/2 + D for a full Gaussian)."""
+    Curvature check and sandwich standard errors as on the numerical path, for at
+    most ``_MAX_FD_HESSIAN`` parameters (the sandwich is P×P; P = D(D+1)/2 + D for a
+    full Gaussian)."""
     from . import structured as fit_structured
     density = common["density"]
     form = fit_structured.exact_form(density) if method != "lbfgs" else None
     if method == "exact" and form is None:
         raise FitError(f"method='exact' needs log p~ to be a recognised Gaussian quadratic "
                        f"form for the structured density {density.name}; use method='lbfgs'")
-    note = (f"not computed for structured densities (the sandwich covariance is "
-            f"{density.n_params}×{density.n_params})")
-    if form is not None:
-        theta, loss, converged, message, cond = fit_structured.fit_exact_structured(
-            density, X, form)
-        return _result(theta + 0.0, loss, 0, converged, message, "exact", None, note, (),
-                       cond, {"engine": f"structured normal equations ({form[0]})"}, common)
-    result = _fit_lbfgs(X, theta0, False, restarts, seed, tol, max_iter, target,
-                        (None, 200_000), common)
-    return result
+    if form is None:
+        return _fit_lbfgs(X, theta0, standard_errors, restarts, seed, tol, max_iter, target,
+                          se_options, common)
+    theta, loss, converged, message, cond = fit_structured.fit_exact_structured(
+        density, X, form)
+    f, _ = _loss_and_grad(density, "ism", None, target)
+    cov, note = _curvature_and_errors(f, X, theta, None, converged, standard_errors,
+                                      se_options, seed, density)
+    return _result(theta + 0.0, loss, 0, converged, message, "exact", cov, note, (), cond,
+                   {"engine": f"structured normal equations ({form[0]})"}, common)
 
 
 def _outside_domain(density, theta) -> list[str]:
@@ -397,6 +399,36 @@ def _loss_and_grad(density, objective, weights, target):
             "NumPy lambdify of the symbolic integrand and its θ-gradient")
 
 
+def _curvature_and_errors(f, X, theta, bounds, converged, standard_errors, se_options,
+                          seed, density):
+    """Check the curvature at a converged estimate (FitError when it is not a strict
+    minimum) and compute its sandwich covariance H⁻¹VH⁻¹/N: H by central differences
+    of the mean θ-gradient f(X, θ)[1], V from batch means. (covariance or None, note).
+    ``bounds``: the L-BFGS-B bounds, or None to derive them here."""
+    n, P = len(X), density.n_params
+    se_batches, rows = se_options
+    if not converged:
+        return None, ""
+    if density.structure is not None and P > _MAX_FD_HESSIAN:
+        # 2P gradient passes and a P×P covariance from more than P batches: too many
+        return None, (f"curvature not checked and no standard errors: a finite-difference "
+                      f"Hessian needs {2 * P} gradient passes (P = {P} > {_MAX_FD_HESSIAN})")
+    bounds = fit_numeric.bounds_for(density) if bounds is None else bounds
+    XH = X if n <= rows else X[np.sort(np.random.default_rng(seed).choice(n, rows, False))]
+    H = fit_numeric.hessian_fd(lambda t: f(XH, t)[1], theta, bounds)
+    _check_curvature(density, H, lambda Z, t: f(Z, t)[0], XH, theta, bounds, seed)
+    if not standard_errors:
+        return None, ""
+    batches = int(min(se_batches or max(50, 5 * P), n // 2))
+    if batches <= P:
+        return None, (f"no standard errors: {batches} gradient batches cannot estimate a "
+                      f"{P}×{P} covariance (need more samples or se_batches > {P})")
+    V = fit_numeric.batch_gradient_cov(lambda lo, hi: f(X[lo:hi], theta)[1], n, batches)
+    cov, note = fit_numeric.sandwich(H, V, n, density.params)
+    return cov, note or (f"sandwich H⁻¹VH⁻¹/N; H by central differences of the gradient on "
+                         f"{len(XH)} rows, V from {batches} batch means")
+
+
 #: structured densities with more parameters skip the finite-difference Hessian
 _MAX_FD_HESSIAN = 500
 
@@ -426,29 +458,8 @@ def _fit_lbfgs(X, theta0, standard_errors, restarts, seed, tol, max_iter, target
         converged = False
         message = (f"the estimate sits on the bound of the domain of {', '.join(res.at_bound)}:"
                    f" the objective decreases towards the domain's edge ({res.message})")
-    cov, note = None, ""
-    n, P = len(X), len(params)
-    se_batches, rows = se_options
-    XH = X if n <= rows else X[np.sort(np.random.default_rng(seed).choice(n, rows, False))]
-    curvature = converged and (density.structure is None or P <= _MAX_FD_HESSIAN)
-    if curvature:
-        H = fit_numeric.hessian_fd(lambda t: f(XH, t)[1], res.theta, bounds)
-        _check_curvature(density, H, lambda Z, t: f(Z, t)[0], XH, res.theta, bounds, seed)
-    elif converged:   # structured with many parameters: 2P gradient passes are too many
-        note = (f"curvature not checked and no standard errors: a finite-difference "
-                f"Hessian needs {2 * P} gradient passes (P = {P})")
-    if standard_errors and curvature:
-        batches = se_batches or max(50, 5 * P)
-        batches = int(min(batches, n // 2))
-        if batches <= P:
-            note = (f"no standard errors: {batches} gradient batches cannot estimate a "
-                    f"{P}×{P} covariance (need more samples or se_batches > {P})")
-        else:
-            V = fit_numeric.batch_gradient_cov(lambda lo, hi: f(X[lo:hi], res.theta)[1],
-                                               n, batches)
-            cov, note = fit_numeric.sandwich(H, V, n, params)
-            note = note or (f"sandwich H⁻¹VH⁻¹/N; H by central differences of the gradient"
-                            f" on {len(XH)} rows, V from {batches} batch means")
+    cov, note = _curvature_and_errors(f, X, res.theta, bounds, converged, standard_errors,
+                                      se_options, seed, density)
     details = {"engine": engine, "evaluations": res.evaluations, "starts": res.starts,
                "theta0": theta0}
     return _result(res.theta, res.loss, res.iterations, converged, message, "lbfgs", cov,
