@@ -21,6 +21,10 @@ Workloads (float64, the public API, validation included; best of several runs):
   the structured ``prove`` time.
 * ``ica(dim=64)``: ISM loss and its θ-gradient (4,096 parameters), N = 2e4, vs
   JAX value_and_grad of the exact ISM loss.
+* sliced score matching (one Rademacher direction per sample), N = 2e4, for
+  ``gaussian_bernoulli_rbm(dim=100, hidden=50)``, ``ica(dim=64)``, ``gaussian(dim=100)``:
+  symscore's vᵀ(∇s)v by a symbolic directional derivative vs JAX's jvp of the score
+  (one Hessian–vector product per sample).
 * ``gaussian_bernoulli_rbm(dim=100, hidden=50)``: ULA and MALA, 1,000 chains ×
   200 steps, vs JAX (lax.scan of the vmapped step, jit).
 
@@ -273,6 +277,47 @@ def ica_row(D, N, jax, rows, kind="ica"):
     print(fmt(row), flush=True)
 
 
+def jax_ssm(jax, logp):
+    """Sliced integrand per sample with one Hessian–vector product (jvp of the score)."""
+    import jax.numpy as jnp
+    score = jax.grad(logp)
+
+    def one(x, v, p):
+        s, hv = jax.jvp(lambda y: score(y, p), (x,), (v,))
+        return v @ hv + 0.5 * (v @ s) ** 2
+    return jax.jit(lambda X, V, p: jnp.mean(jax.vmap(one, (0, 0, None))(X, V, p)))
+
+
+def ssm_rows(N, jax, rows, quick=False):
+    """SSM loss, one Rademacher projection per sample. symscore draws its directions in
+    the timed call; JAX gets the same directions precomputed."""
+    import symscore as ss
+    from symscore.kernels import draw_directions
+    cases = [("rbm", ss.families.gaussian_bernoulli_rbm(dim=10 if quick else 100,
+                                                         hidden=5 if quick else 50,
+                                                         structured=True)),
+             ("ica", ss.families.ica(dim=8 if quick else 64, structured=True)),
+             ("gaussian", ss.families.gaussian(dim=10 if quick else 100, structured=True))]
+    for kind, d in cases:
+        th = perturbed_theta(d)
+        k = ss.compile(d)
+        X = np.random.default_rng(1).standard_normal((N, d.dim))
+        val = k.ssm_loss(X, th, 1, "rademacher", seed=0)
+        row = {"workload": f"SSM (1 projection) {d.name} N={N}"}
+        fns = {"symscore": lambda: k.ssm_loss(X, th, 1, "rademacher", seed=0)}
+        if jax is not None:
+            import jax.numpy as jnp
+            V = draw_directions(np.random.default_rng(0), "rademacher", (N, d.dim))
+            f = jax_ssm(jax, jax_logp(kind))
+            Xj, Vj = jnp.asarray(X), jnp.asarray(V)
+            pj = {a: jnp.asarray(v) for a, v in dense_params(d, th).items()}
+            fns["jax_hvp"] = lambda: f(Xj, Vj, pj).block_until_ready()
+            row["jax_hvp_rel"] = abs(val - float(f(Xj, Vj, pj))) / abs(val)
+        row.update({f"{n}_s": t for n, t in interleaved(fns, rounds=2).items()})
+        rows.append(row)
+        print(fmt(row), flush=True)
+
+
 def rbm_rows(D, H, chains, steps, jax, rows):
     import symscore as ss
     d = ss.families.gaussian_bernoulli_rbm(dim=D, hidden=H, structured=True)
@@ -363,7 +408,7 @@ def fmt(row):
                 f"{wm.get('build_s', float('nan')):.2f} s, load {wm.get('ready_s', float('nan')):.2f} s)")
     parts = [f"{w}: symscore {row['symscore_s'] * 1e3:.1f} ms"]
     for peer in ("new_X", "per_sample", "unrolled", "numpy", "numpy_score_only", "jax_exact",
-                 "jax_hutch", "jax"):
+                 "jax_hutch", "jax_hvp", "jax"):
         if f"{peer}_s" in row:
             ratio = row[f"{peer}_s"] / row["symscore_s"]
             rel = row.get(f"{peer}_rel")
@@ -380,12 +425,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     ap.add_argument("--json", help="write the rows to this file")
-    ap.add_argument("--only", choices=["gaussian", "starts", "ica", "rbm"], action="append")
+    ap.add_argument("--only", choices=["gaussian", "starts", "ica", "rbm", "ssm"],
+                    action="append")
     a = ap.parse_args(argv)
     jax = jax_setup()
     if jax is None:
         print("JAX not installed (pip install symscore[bench]): JAX peers skipped")
-    only = set(a.only or ["gaussian", "starts", "ica", "rbm"])
+    only = set(a.only or ["gaussian", "starts", "ica", "rbm", "ssm"])
     rows = []
     dims = [2, 10] if a.quick else [2, 10, 100, 1000]
     N = 2000 if a.quick else 20000
@@ -400,6 +446,8 @@ def main(argv=None):
         ica_row(10 if a.quick else 100, N, jax, rows, kind="gaussian")
     if "ica" in only:
         ica_row(8 if a.quick else 64, N, jax, rows)
+    if "ssm" in only:
+        ssm_rows(N, jax, rows, quick=a.quick)
     if "rbm" in only:
         rbm_rows(10 if a.quick else 100, 5 if a.quick else 50, 200 if a.quick else 1000,
                  20 if a.quick else 200, jax, rows)

@@ -50,6 +50,24 @@ _TARGETS = ("cpu", "numpy", "cuda")
 NOISE_BLOCK = 1 << 16  # rows of noise drawn at a time (fixed: results depend on N only)
 
 
+def draw_directions(rng, kind: str, shape, dtype=np.float64) -> np.ndarray:
+    """Sliced-score-matching directions: ``"gaussian"`` (standard normal entries) or
+    ``"rademacher"`` (±1, one random bit each: eight per drawn byte).
+
+    >>> V = draw_directions(np.random.default_rng(0), "rademacher", (2, 3, 5))
+    >>> V.shape, sorted(set(V.ravel().tolist()))
+    ((2, 3, 5), [-1.0, 1.0])
+    """
+    if kind == "gaussian":
+        return rng.standard_normal(shape).astype(dtype, copy=False)
+    n = int(np.prod(shape))
+    bits = np.unpackbits(rng.integers(0, 256, size=(n + 7) // 8, dtype=np.uint8))[:n]
+    V = bits.astype(dtype)
+    V *= 2
+    V -= 1
+    return V.reshape(shape)
+
+
 def compile(density, target: str = "cpu", dtype="float64", *, copy: bool = True) -> "Kernels":
     """Compile the kernels of ``density`` for ``target`` ("cpu", "numpy", "cuda")
     and ``dtype`` ("float64" or "float32"). Kernel files are generated lazily
@@ -385,11 +403,8 @@ class Kernels:
         for lo in range(0, N, rows):
             hi = min(lo + rows, N)
             size = (int(n_projections), hi - lo, D)
-            if kind == "gaussian":
-                V = rng.standard_normal(size)
-            else:
-                V = rng.integers(0, 2, size=size) * 2.0 - 1.0
-            total += self._ops.ssm_sum(X[lo:hi], V.astype(self._np_dtype), th)
+            V = draw_directions(rng, kind, size, self._np_dtype)
+            total += self._ops.ssm_sum(X[lo:hi], V, th)
         return total / (N * int(n_projections))
 
     # -- argument helpers ------------------------------------------------------------------

@@ -289,3 +289,28 @@ def test_structured_rbm_kernels_equal_unrolled_ones():
                                    rtol=1e-12, atol=1e-12, err_msg=f)
     np.testing.assert_allclose(np.r_[k.ism_loss_and_grad(X, th)[1]],
                                np.r_[ku.ism_loss_and_grad(X, th)[1]], rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ss.families.gaussian_bernoulli_rbm(dim=3, hidden=2, structured=True),
+    lambda: ss.families.ica(dim=3, structured=True),
+    lambda: ss.families.student_t(dim=3, structured=True),
+    lambda: ss.families.gaussian_mixture(dim=2, components=2, structured=True),
+], ids=["rbm", "ica", "student_t", "mixture"])
+def test_structured_sliced_loss_by_directional_derivative(make):
+    # vᵀ(∇s)v as a forward-mode directional derivative (no Hessian) equals the unrolled
+    # kernels' vᵀHv over several projections, ragged blocks, both direction kinds
+    d = make()
+    rng = np.random.default_rng(7)
+    k, ku = ss.compile(d), ss.compile(d.unrolled())
+    th = k.theta(None) + 0.05 * rng.standard_normal(d.n_params)
+    th = np.where(np.asarray(d.theta_bounds()[0]) >= 0, np.abs(th), th)
+    X = rng.standard_normal((1100, d.dim))
+    for kind in ("rademacher", "gaussian"):
+        assert k.ssm_loss(X, th, 3, kind, seed=1) == pytest.approx(
+            ku.ssm_loss(X, th, 3, kind, seed=1), rel=1e-11, abs=1e-12)
+    src = k.module_for("ssm").__file__
+    with open(src) as fh:
+        text = fh.read()
+    driver = text[text.index("def ssm_sums("):]
+    assert "score_hessian_c" not in driver.split("\n\n\n")[0]   # no D² Hessian per sample

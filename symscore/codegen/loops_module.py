@@ -4,8 +4,9 @@ Same contract as the unrolled modules (see :mod:`symscore.codegen`): globals
 ``D, P, NC, DTYPE, FASTMATH, OP_COUNTS``; ``consts(theta, c)``; row forms
 ``logp, score, logp_score`` and ``logp_c, score_c, logp_score_c, divergence_c,
 ism_c`` (kernel set ``core``), ``ism_grad_c`` (``ism_grad``), ``dsm_c``,
-``dsm_weighted_c`` (``dsm``), ``score_hessian_c`` and ``ssm_from`` (``ssm``; the
-full Hessian, D² numbers per sample); CPU range drivers ``<f>_values`` /
+``dsm_weighted_c`` (``dsm``), ``ssm_c(x, v, theta, c)`` (``ssm``: one direction,
+by a directional derivative; plus the contract's ``score_hessian_c`` / ``ssm_from``
+with the full Hessian for the CUDA driver); CPU range drivers ``<f>_values`` /
 ``<f>_sums`` / ``ism_grad_sums`` / ``dsm_sums`` / ``dsm_weighted_sums`` /
 ``ssm_sums`` with the argument
 order of :mod:`.ranges` (driven unchanged by :mod:`symscore.backends.cpu`),
@@ -144,9 +145,12 @@ def _row(name, args, fn, doc, deco=_JIT):
     return "\n".join(src)
 
 
-def _driver(name, args, fn, kind, chunk, doc, extra_rows=(), prologue=(), scratch=()):
+def _driver(name, args, fn, kind, chunk, doc, extra_rows=(), prologue=(), scratch=(),
+            per_projection=None):
     """Range driver over chunks k0..k1 of ``chunk`` rows (the argument order of
-    :mod:`.ranges`), each chunk in blocks of ``BLOCK`` samples (blocked form)."""
+    :mod:`.ranges`), each chunk in blocks of ``BLOCK`` samples (blocked form).
+    ``per_projection="v"``: the block body runs once per projection m, with the
+    block of V[m] in ``vb`` (V: (M, N, D))."""
     if kind == "values":
         ret = "out_all[_b + n] = {}".format
     elif kind in ("sums", "grad"):
@@ -156,7 +160,8 @@ def _driver(name, args, fn, kind, chunk, doc, extra_rows=(), prologue=(), scratc
     r = Renderer(fn, blocked=True, ret_stmt=ret)
     src = [RANGE_DECORATOR, f"def {name}({', '.join(args)}):", f"    '''{doc}'''",
            "    _N = X.shape[0]", "    xb = np.empty((D, BLOCK), DTYPE)"]
-    src += [f"    {e}b = np.empty((D, BLOCK), DTYPE)" for e in tuple(extra_rows) + tuple(scratch)]
+    own = tuple(extra_rows) + tuple(scratch) + ((per_projection,) if per_projection else ())
+    src += [f"    {e}b = np.empty((D, BLOCK), DTYPE)" for e in own]
     if kind == "values_row":
         src.append("    outb = np.empty((D, BLOCK), DTYPE)")
     src += _indent(r.allocs)
@@ -169,7 +174,13 @@ def _driver(name, args, fn, kind, chunk, doc, extra_rows=(), prologue=(), scratc
     blk = ["m = min(BLOCK, _hi - _b)", "for n in range(m):", "    for _i in range(D):",
            "        xb[_i, n] = X[_b + n, _i]"]
     blk += [f"        {e}b[_i, n] = {e.upper()}[_b + n, _i]" for e in extra_rows]
-    blk += list(prologue) + r.lines
+    if per_projection:
+        e = per_projection
+        blk += [f"for _m in range({e.upper()}.shape[0]):"] + _indent(
+            ["for n in range(m):", "    for _i in range(D):",
+             f"        {e}b[_i, n] = {e.upper()}[_m, _b + n, _i]"] + list(prologue) + r.lines)
+    else:
+        blk += list(prologue) + r.lines
     if kind == "values_row":
         blk += ["for n in range(m):", "    for _i in range(D):",
                 "        out_all[_b + n, _i] = outb[_i, n]"]
@@ -301,6 +312,26 @@ def ssm_from(s, H, v):
 
 
 def _ssm(env, st, target):
+    """``ssm_c(x, v, theta, c)``: the sliced integrand for one direction, its
+    vᵀ(∇s)v by a directional derivative (``Structure.ssm``: the cost of a score, no
+    Hessian); the CPU ``ssm_sums`` runs it blocked, once per projection. The
+    contract's ``score_hessian_c`` / ``ssm_from`` (the full Hessian, D² numbers per
+    sample) stay for the CUDA driver template."""
+    from ..structured.core import V
+    env.sample[V] = "v"
+    fn_v = _function(env, "ssm_c", [Output("return", None, (), {}, st.ssm)])
+    bodies = [_row("ssm_c", ["x", "v", "theta", "c"], fn_v,
+                   "vᵀ(∇s)v + ½(vᵀs)² for one direction v.")]
+    if target == "cpu":
+        bodies.append(_driver("ssm_sums", ["X", "V", "k0", "k1", "theta", "c", "part"], fn_v,
+                              "sums", CHUNK, "Σ over samples and projections V[m] of "
+                              "vᵀ(∇s)v + ½(vᵀs)², range driver.", per_projection="v"))
+    fns, more = _ssm_hessian(env, st, target)
+    fns["ssm_c"] = fn_v
+    return fns, bodies + more
+
+
+def _ssm_hessian(env, st, target):
     """score_hessian_c (s and the full Hessian, D² entries per sample) and ssm_from."""
     from ..structured.indexed import derivative
     D = int(st.D)
@@ -312,19 +343,6 @@ def _ssm(env, st, target):
         Output("store", "H", (j, l), R, H)])
     bodies = [_row("score_hessian_c", ["x", "theta", "c", "s", "H"], fn,
                    "s = ∇x log p~, H = ∇x∇xᵀ log p~ (row-major D·D)."), _SSM_FROM]
-    if target == "cpu":
-        src = [RANGE_DECORATOR, "def ssm_sums(X, V, k0, k1, theta, c, part):",
-               "    '''Σ over samples and projections of vᵀHv + ½(vᵀs)², v = V[m, n].'''",
-               "    _N = X.shape[0]", "    s = np.empty(D, DTYPE)",
-               "    H = np.empty(D * D, DTYPE)"]
-        src += _indent(fn.allocs)
-        loop = ["x = X[_r]"] + fn.lines + ["for _m in range(V.shape[0]):",
-                                           "    _acc += ssm_from(s, H, V[_m, _r])"]
-        body = ["for _k in range(k0, k1):", f"    _lo = _k * {CHUNK}",
-                f"    _hi = min(_lo + {CHUNK}, _N)", "    _acc = 0.0"]
-        body += _indent(["for _r in range(_lo, _hi):"] + _indent(loop))
-        body.append("    part[_k] = _acc")
-        bodies.append("\n".join(src + _indent(body)))
     return {"score_hessian_c": fn}, bodies
 
 

@@ -43,9 +43,8 @@ def _generator(state):
 def _draw(g, kind, shape, dtype):
     if kind == "normal":
         return g.standard_normal(shape).astype(dtype)
-    if kind == "gaussian":
-        return g.standard_normal(shape).astype(dtype)
-    return (g.integers(0, 2, size=shape) * 2.0 - 1.0).astype(dtype)
+    from ..kernels import draw_directions
+    return draw_directions(g, kind, shape, dtype)
 
 
 def _skip(state, n_rows, unit, kind, lead, D):

@@ -23,14 +23,16 @@ import sympy as sp
 from ..density import Density
 from ..errors import DensityError
 from .groups import ArrayGroup
-from .indexed import StructureError, contract, derivative
+from .indexed import StructureError, contract, derivative, directional_derivative
 
-__all__ = ["Structure", "StructuredDensity", "J", "GRAD_INDICES", "DUMMIES", "x_base"]
+__all__ = ["Structure", "StructuredDensity", "J", "GRAD_INDICES", "DUMMIES", "x_base", "V"]
 
 #: the free index of the score component s_j
 J = sp.Symbol("j", integer=True)
 #: free indices of θ-gradients (one per axis of the group)
 GRAD_INDICES = tuple(sp.Symbol(n, integer=True) for n in ("p", "q", "r"))
+#: the direction of a sliced-score-matching projection (a per-sample array like x)
+V = sp.IndexedBase("v", real=True)
 #: summation indices used by the families (distinct from J and GRAD_INDICES)
 DUMMIES = tuple(sp.Symbol(n, integer=True) for n in ("i", "k", "l", "m", "n"))
 
@@ -177,6 +179,14 @@ class Structure:
     def ism(self) -> sp.Expr:
         """Hyvärinen's integrand ∇·s + ½ Σ_j s_j² (no free index)."""
         return self.divergence + sp.Sum(self.score**2, (J, 0, self.D - 1)) / 2
+
+    @cached_property
+    def ssm(self) -> sp.Expr:
+        """The sliced integrand vᵀ(∇s)v + ½(vᵀs)² for one direction ``V`` (no free
+        index). vᵀ(∇s)v is the directional derivative of vᵀs along v (forward mode),
+        so it costs what the score costs; the D² Hessian entries are never formed."""
+        vs = sp.Sum(V[J] * self.score, (J, 0, self.D - 1))
+        return self.tidy(directional_derivative(vs, self.x, V, {})) + vs**2 / 2
 
     def gradient(self, expr, group) -> tuple[sp.Expr, tuple]:
         """(∂expr/∂group[idx], idx): the θ-gradient of ``expr`` with respect to one

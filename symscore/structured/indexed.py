@@ -27,7 +27,7 @@ import sympy as sp
 
 from ..errors import SymscoreError
 
-__all__ = ["contract", "derivative", "StructureError"]
+__all__ = ["contract", "derivative", "directional_derivative", "StructureError"]
 
 
 class StructureError(SymscoreError, ValueError):
@@ -176,3 +176,32 @@ def derivative(expr, wrt, ranges) -> sp.Expr:
     then :func:`contract`; the free indices in ``ranges`` range over their (lo, hi)."""
     d = sp.diff(expr, wrt)
     return contract(d, ranges)
+
+
+def _set_zero(expr, eps):
+    """expr with the Symbol eps set to 0, rebuilt with :func:`rebuild` (no exp is
+    re-evaluated)."""
+    if not expr.has(eps):
+        return expr
+    if expr == eps:
+        return sp.S.Zero
+    return rebuild(expr, [_set_zero(a, eps) for a in expr.args])
+
+
+def directional_derivative(expr, x, v, ranges) -> sp.Expr:
+    """Σ_l v[l] ∂expr/∂x[l] (forward mode): d/dε expr(x + εv) at ε = 0.
+
+    Differentiating along the direction keeps the nesting of the sums in expr, so
+    the result costs what expr costs (a Hessian–vector product when expr is vᵀs),
+    where the sum over l of the partial derivatives would nest one sum deeper.
+
+    >>> x, v, W = (sp.IndexedBase(n, real=True) for n in "xvW")
+    >>> i, k = sp.symbols("i k", integer=True)
+    >>> f = sp.Sum(sp.log(sp.cosh(sp.Sum(W[k, i] * x[i], (i, 0, 9)))), (k, 0, 4))
+    >>> directional_derivative(f, x, v, {})
+    Sum(sinh(Sum(W[k, i]*x[i], (i, 0, 9)))*Sum(W[k, i]*v[i], (i, 0, 9))/cosh(Sum(W[k, i]*x[i], (i, 0, 9))), (k, 0, 4))
+    """
+    eps = sp.Dummy("eps", real=True)
+    moved = expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base == x,
+                         lambda e: e + eps * v[e.indices])
+    return contract(_set_zero(sp.diff(moved, eps), eps), ranges)
