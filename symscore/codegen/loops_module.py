@@ -5,8 +5,9 @@ Same contract as the unrolled modules (see :mod:`symscore.codegen`): globals
 ``logp, score, logp_score`` and ``logp_c, score_c, logp_score_c, divergence_c,
 ism_c`` (kernel set ``core``), ``ism_grad_c`` (``ism_grad``), ``dsm_c``,
 ``dsm_weighted_c`` (``dsm``), ``ssm_c(x, v, theta, c)`` (``ssm``: one direction,
-by a directional derivative; plus the contract's ``score_hessian_c`` / ``ssm_from``
-with the full Hessian for the CUDA driver); CPU range drivers ``<f>_values`` /
+by a directional derivative, run by the CPU ``ssm_sums`` and the CUDA
+``cu_ssm_dir_sum``; the contract's ``score_hessian_c`` / ``ssm_from``, with the
+full Hessian, are kept); CPU range drivers ``<f>_values`` /
 ``<f>_sums`` / ``ism_grad_sums`` / ``dsm_sums`` / ``dsm_weighted_sums`` /
 ``ssm_sums`` with the argument
 order of :mod:`.ranges` (driven unchanged by :mod:`symscore.backends.cpu`),
@@ -314,9 +315,9 @@ def ssm_from(s, H, v):
 def _ssm(env, st, target):
     """``ssm_c(x, v, theta, c)``: the sliced integrand for one direction, its
     vᵀ(∇s)v by a directional derivative (``Structure.ssm``: the cost of a score, no
-    Hessian); the CPU ``ssm_sums`` runs it blocked, once per projection. The
-    contract's ``score_hessian_c`` / ``ssm_from`` (the full Hessian, D² numbers per
-    sample) stay for the CUDA driver template."""
+    Hessian); the CPU ``ssm_sums`` runs it blocked, once per projection, the CUDA
+    driver ``cu_ssm_dir_sum`` per sample. The contract's ``score_hessian_c`` /
+    ``ssm_from`` (the full Hessian, D² numbers per sample) are kept."""
     from ..structured.core import V
     env.sample[V] = "v"
     fn_v = _function(env, "ssm_c", [Output("return", None, (), {}, st.ssm)])

@@ -162,6 +162,19 @@ def cu_ssm_sum(X, V, theta, c, partial):
         i += stride{_block_sum("acc", "partial[cuda.blockIdx.x]")}
 '''
 
+_SSM_DIRECTIONAL = _IMPORT + f'''
+
+{_JIT}
+def cu_ssm_dir_sum(X, V, theta, c, partial):
+    # partial[b] = Σ_i Σ_m ssm_c(X[i], V[m, i]): vᵀ(∇s)v by a directional derivative
+    # (structured modules: no Hessian, no D² local array)
+{_BUF}
+    acc = np.float64(0.0){_LOOP}
+        for m in range(V.shape[0]):
+            acc += ssm_c(X[i], V[m, i], theta, c)
+        i += stride{_block_sum("acc", "partial[cuda.blockIdx.x]")}
+'''
+
 _OWNER = __name__
 for _name, _src, _set in [
         ("cu_logp", _per_sample("cu_logp", "logp_c"), "core"),
@@ -172,6 +185,7 @@ for _name, _src, _set in [
         ("cu_ism_grad_sum", _ISM_GRAD, "ism_grad"),
         ("cu_dsm_sum", _DSM, "dsm"),
         ("cu_ssm_sum", _SSM, "ssm"),
+        ("cu_ssm_dir_sum", _SSM_DIRECTIONAL, "ssm"),   # modules with ssm_c (structured)
         ("cu_weighted", _per_sample("cu_weighted", "weighted_c"), "weighted"),
         ("cu_weighted_sum", _sum("cu_weighted_sum", "weighted_c"), "weighted"),
         ("cu_esm", _per_sample("cu_esm", "esm_c"), "esm"),

@@ -123,4 +123,6 @@ class CudaOps(HostOps):
         dV = args.device(V, "projections", (None, n, self.density.dim))
         if n == 0 or dV.shape[0] == 0:
             return 0.0
-        return rt.block_sums(mod.cu_ssm_sum, n, (dX, dV, dth, dc))
+        # structured modules define ssm_c (one direction, no Hessian): their driver
+        drv = mod.cu_ssm_dir_sum if hasattr(mod, "ssm_c") else mod.cu_ssm_sum
+        return rt.block_sums(drv, n, (dX, dV, dth, dc))
