@@ -254,8 +254,8 @@ def test_structured_samplers_equal_unrolled_ones():
 def test_structured_unsupported_sets_raise():
     d = ss.families.gaussian(dim=3, structured=True)
     from symscore.codegen.loops_module import generate_source
-    with pytest.raises(ss.CodegenError, match="weighted"):
-        generate_source(d, "weighted", digest="0" * 64)
+    with pytest.raises(ss.CodegenError, match="esm"):
+        generate_source(d, "esm", digest="0" * 64)
     with pytest.raises(ss.CodegenError, match="numpy"):
         generate_source(d, "core", target="numpy", digest="0" * 64)
 
@@ -314,3 +314,27 @@ def test_structured_sliced_loss_by_directional_derivative(make):
         text = fh.read()
     driver = text[text.index("def ssm_sums("):]
     assert "score_hessian_c" not in driver.split("\n\n\n")[0]   # no D² Hessian per sample
+
+
+def test_structured_weighted_ism_equals_unrolled():
+    # one weight function for every coordinate: the loop kernels carry h(x[j]), h′(x[j])
+    d = ss.families.gaussian_bernoulli_rbm(dim=3, hidden=2, structured=True)
+    rng = np.random.default_rng(3)
+    k, ku = ss.compile(d), ss.compile(d.unrolled())
+    th = k.theta(None) + 0.05 * rng.standard_normal(d.n_params)
+    X = rng.standard_normal((1100, 3))
+    w = [1 / (1 + x**2) for x in d.variables]
+    wu = [1 / (1 + x**2) for x in d.unrolled().variables]
+    np.testing.assert_allclose(k.weighted_ism(X, th, weights=w),
+                               ku.weighted_ism(X, th, weights=wu), rtol=1e-12, atol=1e-13)
+    la, ga = k.weighted_ism_loss_and_grad(X, th, weights=w)
+    lb, gb = ku.weighted_ism_loss_and_grad(X, th, weights=wu)
+    assert la == pytest.approx(lb, rel=1e-12)
+    np.testing.assert_allclose(ga, gb, rtol=1e-10, atol=1e-12)
+    # default weights on ℝᴰ are 1: the weighted loss is the ISM loss
+    assert k.weighted_ism_loss(X, th) == pytest.approx(k.ism_loss(X, th), rel=1e-12)
+    x0, x1 = d.variables[:2]
+    with pytest.raises(ss.CodegenError, match="one weight function"):
+        k.weighted_ism_loss(X, th, weights=[x0**2, 1 + x1**2, d.variables[2]**2])
+    with pytest.raises(ss.CodegenError, match="x_1"):
+        k.weighted_ism_loss(X, th, weights=[x0 * x1, x1, d.variables[2]])

@@ -42,7 +42,7 @@ from .templates import templates_for
 __all__ = ["generate_source", "LOOP_KERNEL_SETS", "LOOPS_VERSION"]
 
 LOOPS_VERSION = "1"
-LOOP_KERNEL_SETS = ("core", "ism_grad", "dsm", "ssm")
+LOOP_KERNEL_SETS = ("core", "ism_grad", "dsm", "ssm", "weighted", "weighted_grad")
 _JIT = '@numba.njit(fastmath=FASTMATH, cache=True, error_model="numpy")'
 _JIT_INLINE = ('@numba.njit(fastmath=FASTMATH, cache=True, error_model="numpy", '
                'inline="always")')
@@ -347,7 +347,72 @@ def _ssm_hessian(env, st, target):
     return {"score_hessian_c": fn}, bodies
 
 
+def _coordinate_weight(density, weights):
+    """h(x[j]) and h′(x[j]) (free index j) when every weight hⱼ(xⱼ) is one function h
+    applied to its own coordinate (the only weights a loop over j can carry);
+    ``weights`` None: the default on ℝᴰ, h = 1."""
+    st = density.structure
+    if weights is None:
+        return sp.S.One, sp.S.Zero
+    xs = density.variables
+    t = sp.Dummy("t", real=True)
+    h = None
+    for j, (w, xj) in enumerate(zip(weights, xs)):
+        w = sp.sympify(w)
+        other = w.free_symbols - {xj}
+        if other:
+            raise CodegenError(f"weight h_{j} may depend on {xj} only, it uses "
+                               f"{sorted(map(str, other))}")
+        hj = w.xreplace({xj: t})
+        if h is None:
+            h = hj
+        elif hj != h and sp.simplify(hj - h) != 0:
+            raise CodegenError(f"the structured density {density.name!r} needs one weight "
+                               f"function for every coordinate (h_0 = {weights[0]}, but "
+                               f"h_{j} = {w}); use density.unrolled() for per-coordinate "
+                               "weights")
+    xj = st.x[st.j]
+    return h.xreplace({t: xj}), sp.diff(h, t).xreplace({t: xj})
+
+
+def _weighted_integrand(density, weights):
+    """Σⱼ [½ h sⱼ² + h ∂ⱼsⱼ + h′ sⱼ] with h = h(x[j]) (see objectives.weighted_ism_integrand)."""
+    st = density.structure
+    h, dh = _coordinate_weight(density, weights)
+    body = h * (st.score**2 / 2 + st.diagonal_hessian) + dh * st.score
+    return st.tidy(sp.Sum(body, (st.j, 0, int(st.D) - 1)))
+
+
+def _weighted(env, st, target, density, spec):
+    expr = _weighted_integrand(density, spec)
+    fn = _function(env, "weighted_c", [Output("return", None, (), {}, expr)])
+    doc = "weighted ISM integrand Σⱼ ½h sⱼ² + h ∂ⱼsⱼ + h′ sⱼ."
+    bodies = [_row("weighted_c", ["x", "theta", "c"], fn, doc)]
+    if target == "cpu":
+        bodies.append(_driver("weighted_values", ["X", "k0", "k1", "theta", "c", "out_all"],
+                              fn, "values", CHUNK, doc + " Range driver."))
+        bodies.append(_driver("weighted_sums", ["X", "k0", "k1", "theta", "c", "part"], fn,
+                              "sums", CHUNK, doc + " Range driver (sums)."))
+    return {"weighted_c": fn}, bodies
+
+
+def _weighted_grad(env, st, target, density, spec):
+    expr = _weighted_integrand(density, spec)
+    grads = {g.name: st.gradient(expr, g) for g in st.groups}
+    fn = _function(env, "weighted_grad_c", _grad_outputs(st, grads)
+                   + [Output("return", None, (), {}, expr)])
+    bodies = [_row("weighted_grad_c", ["x", "theta", "c", "g"], fn,
+                   "returns the weighted ISM integrand; adds its θ-gradient into g[0:P].")]
+    if target == "cpu":
+        bodies.append(_driver("weighted_grad_sums",
+                              ["X", "k0", "k1", "theta", "c", "part", "gpart"], fn, "grad",
+                              GRAD_CHUNK, "weighted ISM and its θ-gradient, range driver."))
+    return {"weighted_grad_c": fn}, bodies
+
+
 _SETS = {"core": _core, "ism_grad": _ism_grad, "dsm": _dsm, "ssm": _ssm}
+#: kernel sets whose builders also take the density and the spec (the weights)
+_SPEC_SETS = {"weighted": _weighted, "weighted_grad": _weighted_grad}
 
 
 def generate_source(density, kernel_set: str, target: str = "cpu", dtype: str = "float64",
@@ -355,7 +420,7 @@ def generate_source(density, kernel_set: str, target: str = "cpu", dtype: str = 
     """Module source of ``kernel_set`` for the structured ``density`` (loops)."""
     from .module import FASTMATH_FLAGS, kernel_hash
     st = density.structure
-    if kernel_set not in _SETS:
+    if kernel_set not in _SETS and kernel_set not in _SPEC_SETS:
         raise CodegenError(f"kernel set {kernel_set!r} is not available for the structured "
                            f"density {density.name!r} (loop kernels: {LOOP_KERNEL_SETS}); "
                            f"use the unrolled density (density.unrolled()) at small D")
@@ -364,7 +429,10 @@ def generate_source(density, kernel_set: str, target: str = "cpu", dtype: str = 
                            f"{density.name!r}; use target='cpu' or 'cuda'")
     digest = digest or kernel_hash(density, kernel_set, target, dtype, spec)
     env = _env(st, dtype, target)
-    fns, bodies = _SETS[kernel_set](env, st, target)
+    if kernel_set in _SPEC_SETS:
+        fns, bodies = _SPEC_SETS[kernel_set](env, st, target, density, spec)
+    else:
+        fns, bodies = _SETS[kernel_set](env, st, target)
     clines = _dense_lines(env) + consts_lines(env)
     nc = int(env.consts.size)
     consts_src = "\n".join([_JIT, "def consts(theta, c):",

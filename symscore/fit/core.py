@@ -276,10 +276,13 @@ def _fit_structured(X, method, theta0, standard_errors, restarts, seed, tol, max
     full Gaussian)."""
     from . import structured as fit_structured
     density = common["density"]
-    form = fit_structured.exact_form(density) if method != "lbfgs" else None
+    weighted = common["objective"] != "ism"
+    form = fit_structured.exact_form(density) if method != "lbfgs" and not weighted else None
     if method == "exact" and form is None:
-        raise FitError(f"method='exact' needs log p~ to be a recognised Gaussian quadratic "
-                       f"form for the structured density {density.name}; use method='lbfgs'")
+        why = ("the structured normal equations solve the unweighted ISM objective"
+               if weighted else "log p~ must be a recognised Gaussian quadratic form")
+        raise FitError(f"method='exact' is not available for the structured density "
+                       f"{density.name} ({why}); use method='lbfgs'")
     if form is None:
         return _fit_lbfgs(X, theta0, standard_errors, restarts, seed, tol, max_iter, target,
                           se_options, common)

@@ -183,9 +183,11 @@ class Structure:
     @cached_property
     def ssm(self) -> sp.Expr:
         """The sliced integrand vᵀ(∇s)v + ½(vᵀs)² for one direction ``V`` (no free
-        index). vᵀ(∇s)v is the directional derivative of vᵀs along v (forward mode),
-        so it costs what the score costs; the D² Hessian entries are never formed."""
-        vs = sp.Sum(V[J] * self.score, (J, 0, self.D - 1))
+        index). As s = ∇ log p~, vᵀs and vᵀ(∇s)v are the first and second directional
+        derivatives of log p~ along v (forward mode, :func:`directional_derivative`):
+        they keep log p~'s nesting of sums, so both cost about what log p~ costs (RBM:
+        Σₖ σ′(aₖ)(Σᵢ W[i, k] v[i])²); the D² Hessian entries are never formed."""
+        vs = self.tidy(directional_derivative(self.log_density, self.x, V, {}))
         return self.tidy(directional_derivative(vs, self.x, V, {})) + vs**2 / 2
 
     def gradient(self, expr, group) -> tuple[sp.Expr, tuple]:
