@@ -87,8 +87,10 @@ unrolled: :mod:`.loops` lowers its indexed expressions to loops (temporaries ove
 free indices, θ-only work in ``consts``), :mod:`.loops_render` prints the row form
 and the blocked CPU form (a block of samples innermost), :mod:`.loops_module`
 assembles a module with the same contract for the kernel sets ``core``,
-``ism_grad``, ``dsm`` and ``ssm`` (no ``*_col`` forms; ``weighted``, ``esm`` and the
-``numpy`` target raise :class:`~symscore.CodegenError`). The file hash also covers the
+``ism_grad``, ``dsm``, ``ssm`` (plus ``ssm_c``: one direction by a directional
+derivative) and ``weighted`` / ``weighted_grad`` (one weight function for every
+coordinate); no ``*_col`` forms; ``esm`` and the ``numpy`` target raise
+:class:`~symscore.CodegenError`. The file hash also covers the
 sources of ``codegen/loops*.py``.
 
 Registering driver templates
