@@ -112,6 +112,13 @@ def test_fit_example(tmp_path):
     assert "estimate" in table and "mu_0" in table
 
 
+def test_fit_iteration_limit_says_what_to_change(tmp_path):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).standard_normal((500, 3)))
+    p = run(["fit", "ica:dim=3", "x.npy", "--max-iter", "2", "--method", "lbfgs"], tmp_path, 2)
+    assert "used all 2 iterations" in p.stderr and "--max-iter" in p.stderr
+    assert "--tol" in p.stderr and "--theta0" in p.stderr
+
+
 def test_density_file_model(tmp_path):
     (tmp_path / "m.toml").write_text(
         'variables = ["x"]\nlog_density = "-(x - m)**2 / 2"\n[params]\nm = "real"\n'

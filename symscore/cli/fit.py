@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import warnings
 
-from .common import (add_subcommand, check_memory, check_out, load_array, load_model, progress,
-                     theta_from_json, write_output)
+from .common import (add_subcommand, check_memory, check_out, load_array, load_model,
+                     positive_float, positive_int, progress, theta_from_json, write_output)
 
 EXAMPLE = 'symscore fit gaussian:dim=2 data.npy --json'
 
@@ -29,9 +29,13 @@ def _run(args, dist) -> int:
     progress(f"fitting {d.name} to {X.shape[0]} samples")
     with warnings.catch_warnings():   # a non-converged fit is an error below, not a warning
         warnings.simplefilter("ignore", FitWarning)
-        r = fit(d, X, theta0=theta0, method=args.method)
+        r = fit(d, X, theta0=theta0, method=args.method, max_iter=args.max_iter,
+                tol=args.tol)
     if not r.converged:
-        raise FitError(f"no estimate for {d.name}: {r.message}")
+        msg = r.message.replace("max_iter", "--max-iter").replace("loosen tol",
+                                                                  "loosen --tol")
+        raise FitError(f"no estimate for {d.name}: "
+                       f"{msg.replace('(theta0)', '(--theta0)')}")
     if args.json and d.structure is not None:   # array groups: no per-symbol tables
         out = {"model": d.name, "method": r.method, "objective": r.objective,
                "converged": bool(r.converged), "message": r.message, "loss": float(r.loss),
@@ -80,6 +84,10 @@ def register(subs) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--method", choices=("auto", "exact", "lbfgs"), default="auto")
     p.add_argument("--theta0", help="start of L-BFGS-B as JSON (default: model values)")
+    p.add_argument("--max-iter", type=positive_int, default=2000,
+                   help="L-BFGS-B iterations at most")
+    p.add_argument("--tol", type=positive_float, default=1e-8,
+                   help="L-BFGS-B's projected-gradient tolerance")
     p.add_argument("--out", help="write to this file instead of stdout")
     from .scale import add_option
     add_option(p)

@@ -129,6 +129,11 @@ def _one_start(fun, theta0, bounds, params, tol, max_iter):
     pg = _projected_gradient(theta, grad, bounds)
     ok = bool(res.success) or (pg <= 1e3 * tol * (1 + abs(loss)))
     msg = str(res.message)
+    if not ok and res.status == 1:   # out of iterations
+        msg = (f"L-BFGS-B used all {max_iter} iterations (max_iter) without meeting the "
+               f"gradient tolerance {tol:g} (projected gradient {pg:.2g}, relative "
+               f"{station:.2g}): raise max_iter, loosen tol, or start nearer (theta0); a "
+               "flat, weakly identified objective needs more data")
     if ok and not res.success:
         msg = f"{msg} (accepted: projected gradient {pg:.2g} is at the noise level)"
     early = False
