@@ -349,8 +349,24 @@ class Kernels:
             raise ShapeError(f"reference density has dimension {reference.dim}, the model "
                              f"{self.density.dim}")
         X = self.samples(X)
+        if self.density.structure is not None or reference.structure is not None:
+            return self._esm_from_scores(X, theta, reference, reference_theta)
         th = np.concatenate([self.theta(theta), self.theta(reference_theta, reference)])
         return self._ops.sum("esm", X, th, reference) / X.shape[0]
+
+    def _esm_from_scores(self, X, theta, reference, reference_theta) -> float:
+        """ESM with a structured model or reference: both scores from their own kernels,
+        ½‖s − t‖² summed in blocks of rows (no fused kernel for two structures)."""
+        import math
+        ref = Kernels(reference, self.target, self.dtype, copy=self.copy)
+        th, th_ref = self.theta(theta), ref.theta(reference_theta)
+        parts = []
+        for lo in range(0, X.shape[0], NOISE_BLOCK):
+            Xb = X[lo:lo + NOISE_BLOCK]
+            diff = np.asarray(self._ops.score(Xb, th), dtype=np.float64) \
+                - np.asarray(ref._ops.score(Xb, th_ref), dtype=np.float64)
+            parts.append(0.5 * float(np.einsum("ij,ij->", diff, diff)))
+        return math.fsum(parts) / X.shape[0]
 
     def dsm_loss(self, X, theta=None, sigma=1.0, seed=None, noise=None) -> float:
         """Denoising score matching with x̃ = x + σz, z ~ N(0, I).

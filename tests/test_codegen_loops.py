@@ -254,7 +254,7 @@ def test_structured_samplers_equal_unrolled_ones():
 def test_structured_unsupported_sets_raise():
     d = ss.families.gaussian(dim=3, structured=True)
     from symscore.codegen.loops_module import generate_source
-    with pytest.raises(ss.CodegenError, match="esm"):
+    with pytest.raises(ss.CodegenError, match="esm"):    # esm_loss uses the scores instead
         generate_source(d, "esm", digest="0" * 64)
     with pytest.raises(ss.CodegenError, match="numpy"):
         generate_source(d, "core", target="numpy", digest="0" * 64)
@@ -338,3 +338,19 @@ def test_structured_weighted_ism_equals_unrolled():
         k.weighted_ism_loss(X, th, weights=[x0**2, 1 + x1**2, d.variables[2]**2])
     with pytest.raises(ss.CodegenError, match="x_1"):
         k.weighted_ism_loss(X, th, weights=[x0 * x1, x1, d.variables[2]])
+
+
+def test_structured_esm_equals_unrolled():
+    # ½‖s_θ − t‖² with a structured model and a structured or unrolled reference
+    rng = np.random.default_rng(2)
+    model = ss.families.ica(dim=3, structured=True)
+    ref = ss.families.gaussian(dim=3, structured=True)
+    k, ku = ss.compile(model), ss.compile(model.unrolled())
+    th = k.theta(None) + 0.1 * rng.standard_normal(model.n_params)
+    th_ref = ss.compile(ref).theta(None) + 0.1 * rng.standard_normal(ref.n_params)
+    th_ref[3:] = np.abs(th_ref[3:])                      # Cholesky factor: keep L_ii > 0
+    X = rng.standard_normal((1300, 3))
+    want = ku.esm_loss(X, th, ref.unrolled(), th_ref)    # the fused unrolled kernel
+    assert k.esm_loss(X, th, ref, th_ref) == pytest.approx(want, rel=1e-12)
+    assert k.esm_loss(X, th, ref.unrolled(), th_ref) == pytest.approx(want, rel=1e-12)
+    assert ku.esm_loss(X, th, ref, th_ref) == pytest.approx(want, rel=1e-12)
