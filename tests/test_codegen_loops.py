@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 import sympy as sp
 from scipy.special import logsumexp
 
@@ -354,3 +355,28 @@ def test_structured_esm_equals_unrolled():
     assert k.esm_loss(X, th, ref, th_ref) == pytest.approx(want, rel=1e-12)
     assert k.esm_loss(X, th, ref.unrolled(), th_ref) == pytest.approx(want, rel=1e-12)
     assert ku.esm_loss(X, th, ref, th_ref) == pytest.approx(want, rel=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_structured_ssm_integrand_against_finite_differences(seed):
+    # an independent oracle: vᵀ(∇s)v by central differences of the score kernel along v
+    rng = np.random.default_rng(seed)
+    for d in _SSM_MODELS:
+        k = ss.compile(d)
+        mod = k.module_for("ssm")
+        th = k.theta(None) + 0.1 * rng.standard_normal(d.n_params)
+        th = np.where(np.asarray(d.theta_bounds()[0]) >= 0, np.abs(th) + 0.1, th)
+        c = np.empty(mod.NC)
+        mod.consts(th, c)
+        x, v = rng.standard_normal(d.dim), rng.standard_normal(d.dim)
+        h = 1e-5
+        s = k.score(x[None], th)[0]
+        ds = (k.score((x + h * v)[None], th)[0] - k.score((x - h * v)[None], th)[0]) / (2 * h)
+        want = v @ ds + 0.5 * (v @ s) ** 2
+        assert mod.ssm_c(x, v, th, c) == pytest.approx(want, rel=1e-6, abs=1e-8)
+
+
+_SSM_MODELS = [ss.families.gaussian_bernoulli_rbm(dim=4, hidden=3, structured=True),
+               ss.families.ica(dim=3, structured=True),
+               ss.families.student_t(dim=3, structured=True)]
