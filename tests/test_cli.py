@@ -119,6 +119,16 @@ def test_fit_iteration_limit_says_what_to_change(tmp_path):
     assert "--tol" in p.stderr and "--theta0" in p.stderr
 
 
+def test_structured_fit_json_has_standard_error_arrays(tmp_path):
+    X = np.random.default_rng(1).standard_normal((3000, 16)) * np.linspace(1, 2, 16)
+    np.save(tmp_path / "x.npy", X)
+    out = json.loads(run(["fit", "gaussian_graphical:dim=16", "x.npy", "--json"], tmp_path,
+                         0).stdout)
+    se = np.array(out["stderr"]["precision"])
+    assert se.shape == (16, 16) and np.all(se > 0) and np.allclose(se, se.T)
+    assert "sandwich" in out["stderr_note"]
+
+
 def test_density_file_model(tmp_path):
     (tmp_path / "m.toml").write_text(
         'variables = ["x"]\nlog_density = "-(x - m)**2 / 2"\n[params]\nm = "real"\n'

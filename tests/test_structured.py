@@ -389,6 +389,8 @@ def test_structured_standard_errors_match_the_exact_unrolled_sandwich():
     b = ss.fit(g.unrolled(), X)
     assert a.stderr is not None and "sandwich" in a.stderr_note
     np.testing.assert_allclose(a.stderr, b.stderr, rtol=0.15)
+    row = [ln for ln in a._repr_markdown_().splitlines() if ln.startswith("| `precision`")][0]
+    assert row.endswith(f"{a.stderr.min():.3g} … {a.stderr.max():.3g} |")
     # ICA (numerical path on both sides, same batches): equal up to the differencing
     rng = np.random.default_rng(0)
     X = rng.logistic(size=(2000, 2)) * np.sqrt(3) / np.pi @ np.array([[1.0, 0.3], [0.2, 1.0]]).T

@@ -41,7 +41,9 @@ def _run(args, dist) -> int:
                "converged": bool(r.converged), "message": r.message, "loss": float(r.loss),
                "iterations": int(r.iterations), "n_samples": int(r.n_samples),
                "proof_verdict": r.proof_verdict, "boundary": r.boundary,
-               "stderr": r.stderr_note,
+               "stderr": (None if r.stderr is None else
+                          {k: np.asarray(v).tolist() for k, v in r.stderr_by_name.items()}),
+               "stderr_note": r.stderr_note,
                "params": {k: np.asarray(v).tolist() for k, v in r.params.items()}}
         write_output(args.out, json.dumps(out, indent=2, ensure_ascii=False))
         return 0

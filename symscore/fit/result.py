@@ -79,11 +79,17 @@ class FitResult:
         if self.stderr_note:
             lines.append(f"- standard errors: {self.stderr_note}")
         if self.density.structure is not None:   # array groups: a summary per group
-            lines += ["", "| group | shape | min | max | mean |", "|---|---|---:|---:|---:|"]
+            stored = {g.name: slice(g.offset, g.offset + g.size)
+                      for g in self.density.structure.groups}   # θ entries, no mirrors/zeros
+            lines += ["", "| group | shape | min | max | mean | std. errors (min … max) |",
+                      "|---|---|---:|---:|---:|---:|"]
             for name, arr in self.params.items():
                 a = np.asarray(arr)
+                e = "—" if self.stderr is None else (
+                    f"{np.min(self.stderr[stored[name]]):.3g} … "
+                    f"{np.max(self.stderr[stored[name]]):.3g}")
                 lines.append(f"| `{name}` | {a.shape} | {a.min():.6g} | {a.max():.6g} | "
-                             f"{a.mean():.6g} |")
+                             f"{a.mean():.6g} | {e} |")
             return "\n".join(lines)
         lines += ["", "| parameter | estimate | std. error |", "|---|---:|---:|"]
         se = self.stderr if self.stderr is not None else [None] * len(self.theta)
