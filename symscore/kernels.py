@@ -363,8 +363,9 @@ class Kernels:
         parts = []
         for lo in range(0, X.shape[0], NOISE_BLOCK):
             Xb = X[lo:lo + NOISE_BLOCK]
-            diff = np.asarray(self._ops.score(Xb, th), dtype=np.float64) \
-                - np.asarray(ref._ops.score(Xb, th_ref), dtype=np.float64)
+            s, t = (a.copy_to_host() if hasattr(a, "copy_to_host") else a   # CUDA device
+                    for a in (self._ops.score(Xb, th), ref._ops.score(Xb, th_ref)))
+            diff = np.asarray(s, dtype=np.float64) - np.asarray(t, dtype=np.float64)
             parts.append(0.5 * float(np.einsum("ij,ij->", diff, diff)))
         return math.fsum(parts) / X.shape[0]
 
