@@ -404,3 +404,12 @@ def test_structured_standard_errors_say_why_they_are_missing():
     r = ss.fit(ss.families.gaussian_graphical(dim=32), X)
     assert r.converged and r.stderr is None
     assert "P = 528" in r.stderr_note and "no standard errors" in r.stderr_note
+
+
+def test_exact_structured_fit_never_calls_an_ill_conditioned_direction_flat():
+    # scales 1 … 1e4: the exact minimum is unique, but the differenced Hessian in the
+    # Cholesky entries spans ~1e12; no standard errors, and no "not identifiable" claim
+    X = np.random.default_rng(0).standard_normal((5000, 6)) * np.logspace(0, 4, 6)
+    r = ss.fit(ss.families.gaussian(dim=6, structured=True), X)
+    assert r.converged and r.method == "exact" and r.stderr is None
+    assert "ill-conditioned" in r.stderr_note and "flat" not in r.stderr_note

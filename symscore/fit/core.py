@@ -290,7 +290,7 @@ def _fit_structured(X, method, theta0, standard_errors, restarts, seed, tol, max
         density, X, form)
     f, _ = _loss_and_grad(density, "ism", None, target)
     cov, note = _curvature_and_errors(f, X, theta, None, converged, standard_errors,
-                                      se_options, seed, density)
+                                      se_options, seed, density, check=False)
     return _result(theta + 0.0, loss, 0, converged, message, "exact", cov, note, (), cond,
                    {"engine": f"structured normal equations ({form[0]})"}, common)
 
@@ -403,9 +403,10 @@ def _loss_and_grad(density, objective, weights, target):
 
 
 def _curvature_and_errors(f, X, theta, bounds, converged, standard_errors, se_options,
-                          seed, density):
+                          seed, density, check=True):
     """Check the curvature at a converged estimate (FitError when it is not a strict
-    minimum) and compute its sandwich covariance H⁻¹VH⁻¹/N: H by central differences
+    minimum; ``check=False`` for a minimum already established, e.g. by exact normal
+    equations) and compute its sandwich covariance H⁻¹VH⁻¹/N: H by central differences
     of the mean θ-gradient f(X, θ)[1], V from batch means. (covariance or None, note).
     ``bounds``: the L-BFGS-B bounds, or None to derive them here."""
     n, P = len(X), density.n_params
@@ -418,8 +419,11 @@ def _curvature_and_errors(f, X, theta, bounds, converged, standard_errors, se_op
                       f"Hessian needs {2 * P} gradient passes (P = {P} > {_MAX_FD_HESSIAN})")
     bounds = fit_numeric.bounds_for(density) if bounds is None else bounds
     XH = X if n <= rows else X[np.sort(np.random.default_rng(seed).choice(n, rows, False))]
+    if not (check or standard_errors):
+        return None, ""
     H = fit_numeric.hessian_fd(lambda t: f(XH, t)[1], theta, bounds)
-    _check_curvature(density, H, lambda Z, t: f(Z, t)[0], XH, theta, bounds, seed)
+    if check:
+        _check_curvature(density, H, lambda Z, t: f(Z, t)[0], XH, theta, bounds, seed)
     if not standard_errors:
         return None, ""
     batches = int(min(se_batches or max(50, 5 * P), n // 2))
@@ -428,6 +432,13 @@ def _curvature_and_errors(f, X, theta, bounds, converged, standard_errors, se_op
                       f"{P}×{P} covariance (need more samples or se_batches > {P})")
     V = fit_numeric.batch_gradient_cov(lambda lo, hi: f(X[lo:hi], theta)[1], n, batches)
     cov, note = fit_numeric.sandwich(H, V, n, density.params)
+    if note and not check:
+        # a unique minimum (established without H) whose differenced H looks flat or
+        # indefinite: rounding, not a property of the model — no standard errors
+        ev = np.linalg.eigvalsh((H + H.T) / 2)
+        return None, (f"no standard errors: the finite-difference Hessian is too "
+                      f"ill-conditioned to invert (eigenvalues {ev[0]:.3g} … {ev[-1]:.3g}; "
+                      "the minimum itself is unique)")
     return cov, note or (f"sandwich H⁻¹VH⁻¹/N; H by central differences of the gradient on "
                          f"{len(XH)} rows, V from {batches} batch means")
 
