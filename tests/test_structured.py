@@ -413,3 +413,18 @@ def test_exact_structured_fit_never_calls_an_ill_conditioned_direction_flat():
     r = ss.fit(ss.families.gaussian(dim=6, structured=True), X)
     assert r.converged and r.method == "exact" and r.stderr is None
     assert "ill-conditioned" in r.stderr_note and "flat" not in r.stderr_note
+
+
+def test_structured_weighted_fit_equals_the_unrolled_weighted_fit():
+    rng = np.random.default_rng(1)
+    X = rng.logistic(size=(1500, 2)) * np.sqrt(3) / np.pi @ np.array([[1.0, 0.4], [0.1, 1.0]]).T
+    ds, du = ss.families.ica(dim=2, structured=True), ss.families.ica(dim=2, structured=False)
+    a = ss.fit(ds, X, weights=[1 / (1 + x**2) for x in ds.variables], standard_errors=False)
+    b = ss.fit(du, X, weights=[1 / (1 + x**2) for x in du.variables], standard_errors=False)
+    assert a.objective == b.objective == "weighted" and a.method == b.method == "lbfgs"
+    np.testing.assert_allclose(a.theta, b.theta, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(a.loss, b.loss, rtol=1e-9)
+    with pytest.raises(ss.FitError, match="unweighted"):
+        ss.fit(ss.families.gaussian(dim=2, structured=True), X, method="exact",
+               weights=[1 / (1 + x**2) for x in ss.families.gaussian(dim=2, structured=True)
+                        .variables])
