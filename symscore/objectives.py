@@ -27,7 +27,8 @@ import sympy as sp
 from .errors import SymscoreError
 
 __all__ = ["ism_integrand", "esm_integrand", "dsm_integrand", "ssm_integrand",
-           "ssm_vr_integrand", "weighted_ism_integrand", "default_weights", "auxiliary_symbols"]
+           "ssm_vr_integrand", "weighted_ism_integrand", "weighted_ism_term",
+           "foreign_weight_symbols", "default_weights", "auxiliary_symbols"]
 
 
 def auxiliary_symbols(density, prefix: str) -> tuple[sp.Symbol, ...]:
@@ -103,6 +104,27 @@ def default_weights(density) -> tuple[sp.Expr, ...]:
     return tuple(h)
 
 
+def foreign_weight_symbols(weights, variables):
+    """(j, xⱼ, sorted names of the other symbols) for the first weight hⱼ that depends
+    on more than its own coordinate xⱼ, else None.
+
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> foreign_weight_symbols([x**2, x * y], [x, y])
+    (1, y, ['x'])
+    """
+    for j, (hj, xj) in enumerate(zip(weights, variables)):
+        other = set(sp.sympify(hj).free_symbols) - {xj}
+        if other:
+            return j, xj, sorted(map(str, other))
+    return None
+
+
+def weighted_ism_term(h, dh, s, ds) -> sp.Expr:
+    """One coordinate's term ½ h s² + h ∂s + h′ s of the weighted ISM integrand
+    (weight h, its derivative dh, score component s, its own derivative ds)."""
+    return sp.Rational(1, 2) * h * s**2 + h * ds + dh * s
+
+
 def weighted_ism_integrand(density, weights: Sequence[sp.Expr] | None = None) -> sp.Expr:
     """Σⱼ [½ hⱼ sⱼ² + hⱼ ∂ⱼsⱼ + hⱼ′ sⱼ] (Hyvärinen 2007; Yu, Drton & Shojaie 2019),
     with hⱼ a function of xⱼ alone (default: :func:`default_weights`)."""
@@ -110,14 +132,12 @@ def weighted_ism_integrand(density, weights: Sequence[sp.Expr] | None = None) ->
     if len(h) != density.dim:
         raise SymscoreError(f"need one weight per coordinate ({density.dim}), got {len(h)}")
     xs, s = density.variables, density.score
-    for j, (hj, xj) in enumerate(zip(h, xs)):
-        other = set(sp.sympify(hj).free_symbols) - {xj}
-        if other:
-            raise SymscoreError(f"weight h_{j} may depend on {xj} only, it uses "
-                                f"{sorted(map(str, other))}")
+    bad = foreign_weight_symbols(h, xs)
+    if bad:
+        raise SymscoreError(f"weight h_{bad[0]} may depend on {bad[1]} only, it uses {bad[2]}")
     terms = []
     for j, (hj, xj) in enumerate(zip(h, xs)):
         hj = sp.sympify(hj)
         dsj = density.hessian[j, j] if "hessian" in density.__dict__ else sp.diff(s[j], xj)
-        terms.append(sp.Rational(1, 2) * hj * s[j]**2 + hj * dsj + sp.diff(hj, xj) * s[j])
+        terms.append(weighted_ism_term(hj, sp.diff(hj, xj), s[j], dsj))
     return sp.Add(*terms)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .. import objectives
 from ..errors import CodegenError
 from .loops import ConstPool, LoopEnv, Output
 from .loops_render import BLOCK, LOOP_HELPERS, Renderer, consts_lines
@@ -355,14 +356,13 @@ def _coordinate_weight(density, weights):
     if weights is None:
         return sp.S.One, sp.S.Zero
     xs = density.variables
+    bad = objectives.foreign_weight_symbols(weights, xs)
+    if bad:
+        raise CodegenError(f"weight h_{bad[0]} may depend on {bad[1]} only, it uses {bad[2]}")
     t = sp.Dummy("t", real=True)
     h = None
     for j, (w, xj) in enumerate(zip(weights, xs)):
         w = sp.sympify(w)
-        other = w.free_symbols - {xj}
-        if other:
-            raise CodegenError(f"weight h_{j} may depend on {xj} only, it uses "
-                               f"{sorted(map(str, other))}")
         hj = w.xreplace({xj: t})
         if h is None:
             h = hj
@@ -379,7 +379,7 @@ def _weighted_integrand(density, weights):
     """Σⱼ [½ h sⱼ² + h ∂ⱼsⱼ + h′ sⱼ] with h = h(x[j]) (see objectives.weighted_ism_integrand)."""
     st = density.structure
     h, dh = _coordinate_weight(density, weights)
-    body = h * (st.score**2 / 2 + st.diagonal_hessian) + dh * st.score
+    body = objectives.weighted_ism_term(h, dh, st.score, st.diagonal_hessian)
     return st.tidy(sp.Sum(body, (st.j, 0, int(st.D) - 1)))
 
 

@@ -48,7 +48,7 @@ from . import checks as fit_checks, exact as fit_exact, numeric as fit_numeric
 from ..density import Density
 from ..distributed import is_dask
 from ..errors import DensityError, FitError, InputValueError, ShapeError, SymscoreError
-from ..objectives import default_weights
+from ..objectives import default_weights, foreign_weight_symbols
 from ..params import in_domain, neutral_theta, pack, unpack
 from .result import FitResult, _interval_text
 
@@ -115,11 +115,11 @@ def _resolve_weights(density, weights):
     by_name = {v.name: v for v in density.variables}
     h = tuple(hj.xreplace({s: by_name[s.name] for s in hj.free_symbols if s.name in by_name})
               for hj in h)
+    bad = foreign_weight_symbols(h, density.variables)
+    if bad:
+        raise FitError(f"weight h_{bad[0]} may depend on {bad[1]} only; it uses "
+                       f"{', '.join(bad[2])}")
     for j, (hj, x, sup) in enumerate(zip(h, density.variables, density.support)):
-        other = hj.free_symbols - {x}
-        if other:
-            raise FitError(f"weight h_{j} may depend on {x} only; it uses "
-                           f"{', '.join(sorted(map(str, other)))}")
         ends = ((sup.start, "+"), (sup.end, "-")) if sup != sp.S.Reals else ()
         for end, side in ends:
             if end.is_finite and sp.limit(hj, x, end, dir=side) != 0:
@@ -417,10 +417,10 @@ def _curvature_and_errors(f, X, theta, bounds, converged, standard_errors, se_op
         # 2P gradient passes and a P×P covariance from more than P batches: too many
         return None, (f"curvature not checked and no standard errors: a finite-difference "
                       f"Hessian needs {2 * P} gradient passes (P = {P} > {_MAX_FD_HESSIAN})")
-    bounds = fit_numeric.bounds_for(density) if bounds is None else bounds
-    XH = X if n <= rows else X[np.sort(np.random.default_rng(seed).choice(n, rows, False))]
     if not (check or standard_errors):
         return None, ""
+    bounds = fit_numeric.bounds_for(density) if bounds is None else bounds
+    XH = X if n <= rows else X[np.sort(np.random.default_rng(seed).choice(n, rows, False))]
     H = fit_numeric.hessian_fd(lambda t: f(XH, t)[1], theta, bounds)
     if check:
         _check_curvature(density, H, lambda Z, t: f(Z, t)[0], XH, theta, bounds, seed)

@@ -40,11 +40,9 @@ def _weights(model, weights):
     if len(h) != model.dim:
         raise ProofError(f"need one weight per coordinate ({model.dim}), got {len(h)}")
     h = tuple(sp.sympify(w) for w in h)
-    for i, (hi, x) in enumerate(zip(h, model.variables)):
-        other = hi.free_symbols - {x}
-        if other:
-            raise ProofError(f"weight h_{i} may depend on {x} only, it uses "
-                             f"{sorted(map(str, other))}")
+    bad = objectives.foreign_weight_symbols(h, model.variables)
+    if bad:
+        raise ProofError(f"weight h_{bad[0]} may depend on {bad[1]} only, it uses {bad[2]}")
     return h
 
 
