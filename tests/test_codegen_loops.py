@@ -27,9 +27,9 @@ def _run(env, outputs, X, theta, blocked=False):
     row) per sample, for the row form or the blocked form."""
     fn = env.function(outputs)
     ret = None
-    if blocked:
-        r = Renderer(fn, blocked=True, ret_stmt="rb[n] = {}".format)
-        args = "xb, m, theta, c, outb, rb"
+    if blocked:   # as the samplers' block functions: temporaries in rows of ws
+        r = Renderer(fn, blocked=True, ret_stmt="rb[n] = {}".format, scratch=True)
+        args = "xb, m, theta, c, outb, rb, ws"
     else:
         r = fn
         args = "x, theta, c, out"
@@ -47,7 +47,9 @@ def _run(env, outputs, X, theta, blocked=False):
     if blocked:
         outb = np.zeros((D, X.shape[0]))
         rb = np.zeros(X.shape[0])
-        ns["f"](np.ascontiguousarray(X.T), X.shape[0], theta, c, outb, rb)
+        rows = eval(" + ".join(r.scratch_rows) or "0", ns)
+        ws = np.full((max(1, rows), X.shape[0] + 3), np.nan)   # wider than the block
+        ns["f"](np.ascontiguousarray(X.T), X.shape[0], theta, c, outb, rb, ws)
         return rb, outb.T
     vals, rows = [], []
     for xr in X:

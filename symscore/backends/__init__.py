@@ -7,11 +7,11 @@ before it generates a kernel file. A provider that is not installed/written yet
 is skipped. Importing this package imports no numba.
 
 >>> DRIVER_PROVIDERS["cpu"]
-('symscore.backends.cpu_samplers',)
+('symscore.backends.blockbuf', 'symscore.backends.cpu_samplers')
 """
 
 DRIVER_PROVIDERS = {
-    "cpu": ("symscore.backends.cpu_samplers",),
+    "cpu": ("symscore.backends.blockbuf", "symscore.backends.cpu_samplers"),
     "cuda": ("symscore.backends.cuda",),
     "numpy": (),
 }

@@ -66,13 +66,14 @@ from symscore.backends.rng import next_normal_pair as _normal_pair
 _PROLOGUE = f"""
     N = X.shape[0]
     B = {CHAINS_PER_BLOCK}
-    xb = np.empty((D, B), DTYPE)
-    gb = np.empty((D, B), DTYPE)
-    s0b = np.empty(B, np.uint64)
-    s1b = np.empty(B, np.uint64)
-    za = np.empty(B, np.float64)
-    zb = np.empty(B, np.float64)
-    fin = np.empty(B, np.bool_)"""
+    xb = _block_buffer((D, B), DTYPE)
+    gb = _block_buffer((D, B), DTYPE)
+    s0b = _block_buffer((B,), np.uint64)
+    s1b = _block_buffer((B,), np.uint64)
+    za = _block_buffer((B,), np.float64)
+    zb = _block_buffer((B,), np.float64)
+    fin = _block_buffer((B,), np.bool_)
+    ws = _block_buffer((SCRATCH_ROWS, B), DTYPE)   # the block functions' temporaries"""
 
 _BLOCK = """
     for k in range(k0, k1):
@@ -110,7 +111,7 @@ def smp_langevin(X, S, k0, k1, thetas, C, steps, T, t_begin, t_end, thin, trace,
             noise = math.sqrt(2.0 * h)
             theta = thetas[l]
             c = C[l]
-            score_block(xb, m, theta, c, gb)
+            score_block(xb, m, theta, c, gb, ws)
             for i in range(0, D - 1, 2):
                 # the pair's normals for the block's chains, then the update (two
                 # loops over chains that vectorise; one fused loop does not)
@@ -141,14 +142,14 @@ def smp_mala(X, S, k0, k1, theta, c, step, t_begin, t_end, thin, trace, accepted
     # propose y = x + h s(x) + sqrt(2h) z; accept with probability min(1, α){_PROLOGUE}
     h = step
     noise = math.sqrt(2.0 * h)
-    lb = np.empty(B, DTYPE)
-    yb = np.empty((D, B), DTYPE)
-    gyb = np.empty((D, B), DTYPE)
-    lyb = np.empty(B, DTYPE)
-    zsq = np.empty(B, np.float64)
-    rev = np.empty(B, np.float64)
-    acc = np.empty(B, np.bool_){_BLOCK}
-        logp_score_block(xb, m, theta, c, gb, lb)
+    lb = _block_buffer((B,), DTYPE)
+    yb = _block_buffer((D, B), DTYPE)
+    gyb = _block_buffer((D, B), DTYPE)
+    lyb = _block_buffer((B,), DTYPE)
+    zsq = _block_buffer((B,), np.float64)
+    rev = _block_buffer((B,), np.float64)
+    acc = _block_buffer((B,), np.bool_){_BLOCK}
+        logp_score_block(xb, m, theta, c, gb, lb, ws)
         for t in range(t_begin, t_end):
             for n in range(m):
                 zsq[n] = 0.0
@@ -165,7 +166,7 @@ def smp_mala(X, S, k0, k1, theta, c, step, t_begin, t_end, thin, trace, accepted
                 for n in range(m):
                     yb[D - 1, n] = _drift_noise(xb[D - 1, n], gb[D - 1, n], h, noise, za[n])
                     zsq[n] += za[n] * za[n]
-            logp_score_block(yb, m, theta, c, gyb, lyb)
+            logp_score_block(yb, m, theta, c, gyb, lyb, ws)
             # reverse term and finiteness with the chains innermost (vectorised; the
             # sum over i runs in the same order for every chain)
             for n in range(m):

@@ -70,10 +70,12 @@ samples/chains: every ``<f>_c`` above also exists as ``<f>_col``
 (``inline="always"``) taking column-major blocks and a sample index:
 ``score_col(xb, n, theta, c, outb)`` reads ``xb[i, n]`` and writes ``outb[i, n]``;
 ``logp_score_col``, ``ism_grad_col(xb, n, theta, c, gb)`` (stores every gb[j, n]),
-``dsm_col(xb, zb, n, sigma, theta, c)``… ``score_block(xb, m, theta, c, outb)`` and
-``logp_score_block(xb, m, theta, c, outb, rb)`` (``rb[n]`` = log p~) run the loop
+``dsm_col(xb, zb, n, sigma, theta, c)``… ``score_block(xb, m, theta, c, outb, ws)`` and
+``logp_score_block(xb, m, theta, c, outb, rb, ws)`` (``rb[n]`` = log p~) run the loop
 over n < m themselves with θ loads hoisted above it: the form LLVM vectorises
-best (5–8× the row form for mixtures).
+best (5–8× the row form for mixtures). They allocate nothing: their temporaries
+are rows of the caller's workspace ``ws = _block_buffer((SCRATCH_ROWS, B), DTYPE)``
+(module constant ``SCRATCH_ROWS``; see :mod:`symscore.backends.blockbuf`).
 
 CPU range drivers (generated, used by :mod:`symscore.kernels`):
 ``<f>_values(X, k0, k1, theta, c, out)``, ``<f>_sums(X, k0, k1, theta, c, part)``,

@@ -161,11 +161,11 @@ def _driver(name, args, fn, kind, chunk, doc, extra_rows=(), prologue=(), scratc
         ret = None
     r = Renderer(fn, blocked=True, ret_stmt=ret)
     src = [RANGE_DECORATOR, f"def {name}({', '.join(args)}):", f"    '''{doc}'''",
-           "    _N = X.shape[0]", "    xb = np.empty((D, BLOCK), DTYPE)"]
+           "    _N = X.shape[0]", "    xb = _block_buffer((D, BLOCK), DTYPE)"]
     own = tuple(extra_rows) + tuple(scratch) + ((per_projection,) if per_projection else ())
-    src += [f"    {e}b = np.empty((D, BLOCK), DTYPE)" for e in own]
+    src += [f"    {e}b = _block_buffer((D, BLOCK), DTYPE)" for e in own]
     if kind == "values_row":
-        src.append("    outb = np.empty((D, BLOCK), DTYPE)")
+        src.append("    outb = _block_buffer((D, BLOCK), DTYPE)")
     src += _indent(r.allocs)
     body = ["for _k in range(k0, k1):", f"    _lo = _k * {chunk}",
             f"    _hi = min(_lo + {chunk}, _N)"]
@@ -194,14 +194,17 @@ def _driver(name, args, fn, kind, chunk, doc, extra_rows=(), prologue=(), scratc
 
 
 def _block(name, fn, with_ret):
-    args = ["xb", "m", "theta", "c", "outb"] + (["rb"] if with_ret else [])
-    r = Renderer(fn, blocked=True, ret_stmt=("rb[n] = {}".format if with_ret else None))
+    """``(source, rows)``: the block function, which takes its temporaries from the
+    workspace ws (``rows``: the row counts it uses, summed into SCRATCH_ROWS)."""
+    args = ["xb", "m", "theta", "c", "outb"] + (["rb"] if with_ret else []) + ["ws"]
+    r = Renderer(fn, blocked=True, ret_stmt=("rb[n] = {}".format if with_ret else None),
+                 scratch=True)
     src = ['@numba.njit(fastmath=FASTMATH, cache=True, error_model="numpy", nogil=True)',
            f"def {name}({', '.join(args)}):",
-           "    '''Block form over samples n < m of the column block xb (D × ≥m).'''",
-           "    BLOCK = xb.shape[1]"]
+           "    '''Block form over samples n < m of the column block xb (D × ≥m);"
+           " temporaries in the rows of ws.'''"]
     src += _indent(r.allocs) + _indent(r.lines)
-    return "\n".join(src)
+    return "\n".join(src), " + ".join(r.scratch_rows) or "0"
 
 
 def _core(env, st, target):
@@ -240,8 +243,12 @@ def _core(env, st, target):
                               "sums", CHUNK, docs["ism_c"] + " Range driver (sums)."))
         bodies.append(_driver("score_values", ["X", "k0", "k1", "theta", "c", "out_all"],
                               fns["score_c"], "values_row", CHUNK, "score, range driver."))
-        bodies.append(_block("score_block", fns["score_c"], False))
-        bodies.append(_block("logp_score_block", fns["logp_score_c"], True))
+        blocks = [_block("score_block", fns["score_c"], False),
+                  _block("logp_score_block", fns["logp_score_c"], True)]
+        rows = ", ".join(f"{n}" for _, n in blocks)
+        bodies.append("# rows of the samplers' workspace ws (sizes are names: D-free)\n"
+                      f"SCRATCH_ROWS = max(1, {rows})")
+        bodies += [s for s, _ in blocks]
     return fns, bodies
 
 

@@ -92,18 +92,26 @@ class _ValuePrinter(ScalarPrinter):
         return f"(1.0 / (1.0 + _exp(-({self._print(e.args[0])}))))"
 
 
+TILE = 4   # output rows × unrolled terms of a blocked contraction (see Renderer._tiled)
+
+
 class Renderer:
     """Source lines of one lowered :class:`~symscore.codegen.loops.Function`.
 
     ``allocs``: local array allocations (once per call, or once per range of
-    samples in a driver); ``lines``: the statements; ``ret``: the returned value
+    samples in a driver) or, with ``scratch``, rows of the caller's workspace ``ws``
+    (a (``scratch_rows``, ≥ BLOCK) buffer: the block functions that the samplers call
+    once per step must not allocate, see :mod:`symscore.backends.blockbuf`);
+    ``lines``: the statements; ``ret``: the returned value
     (row form; in the blocked form ``ret_stmt(value)`` is emitted per sample
     instead). ``out_array``: how the ``store`` outputs are addressed in the blocked
     form (``outb[i, n]``)."""
 
     def __init__(self, fn, blocked: bool = False, ret_stmt=None, sample_names=None,
-                 consts_only: bool = False):
+                 consts_only: bool = False, scratch: bool = False):
         self.fn, self.env, self.blocked = fn, fn.env, blocked
+        self.scratch = scratch
+        self.scratch_rows: list[str] = []   # row counts carved from ws, in order
         self.names: dict = {}
         self._nvar = 0
         self._subst: dict = {}
@@ -119,7 +127,7 @@ class Renderer:
         self._consts = {t.ref_base: t for t in self.env.consts.temps}
         self._locals = {t.ref_base: t for t in fn.temps}
         self.inline = set(fn.inline)
-        if blocked:   # contractions with free indices: stored, two output rows at a time
+        if blocked:   # contractions with free indices: stored, TILE output rows at a time
             self.inline -= {t.ref_base for t in fn.temps
                             if t.ref_base in fn.inline and t.dims_only and self._tileable(t)}
         if not consts_only:
@@ -332,8 +340,8 @@ class Renderer:
         self.emit(depth, "S", f"{dest(self._int(flat))} = {v}")
 
     def _tileable(self, t):
-        """A blocked contraction worth computing two output rows at a time (each
-        loaded operand then feeds two accumulators)."""
+        """A blocked contraction worth computing TILE output rows at a time (each
+        loaded operand then feeds TILE accumulators)."""
         if not (self.blocked and t.kind == "sum" and t.free):
             return False
         f = t.free[-1]
@@ -343,35 +351,49 @@ class Renderer:
                 and not self._uses_inline(t.body))
 
     def _tiled(self, t, dest, depth):
-        """Rows f, f+1 of the sum temporary t together (sum unrolled by 4), then the
-        odd last row the plain way."""
+        """Rows f … f+3 of the sum temporary t = Σ_b body(f, b) together, the sum
+        unrolled by 4 (a register tile: 4 × 4 products per sample from 4 loads of
+        the operand shared by the rows, e.g. x[b] of Σ_b W[b, f] x[b], taken into
+        locals once; measured 1.3× faster samplers than 2 rows re-reading it), then
+        the last rows one at a time."""
         f, b = t.free[-1], t.bound
         (flo, fhi), (blo, bhi) = t.ranges[f], t.ranges[b]
-        qf = flo + 2 * (int(sp.sympify(fhi) - flo + 1) // 2)
-        qb = blo + 4 * (int(sp.sympify(bhi) - blo + 1) // 4)
-        self.emit(depth, "L", f"for {self.var(f)} in range({self._int(flo)}, {self._int(qf)}, 2):")
+        R = U = TILE
+        qf = flo + R * (int(sp.sympify(fhi) - flo + 1) // R)
+        qb = blo + U * (int(sp.sympify(bhi) - blo + 1) // U)
+        # body = shared(b) · per_row(f, b): the factor free of f is loaded once per b
+        shared = sp.Mul(*[a for a in sp.Mul.make_args(t.body) if f not in a.free_symbols])
+        per_row = t.body / shared
+        self.emit(depth, "L", f"for {self.var(f)} in range({self._int(flo)}, {self._int(qf)}, {R}):")
         d = depth + 1
-        accs = [self._scalar(f"acc{d}"), self._scalar(f"acc{d}b")]
+        accs = [self._scalar(f"acc{d}" + ("", "b", "c", "d")[r]) for r in range(R)]
         for a in accs:
             self.emit(d, "S", f"{a} = {self._zero()}")
-        for start, stop, step in ((blo, qb, 4), (qb, sp.sympify(bhi) + 1, 1)):
+        for start, stop, step in ((blo, qb, U), (qb, sp.sympify(bhi) + 1, 1)):
             self.emit(d, "L", f"for {self.var(b)} in range({self._int(start)}, "
-                              f"{self._int(stop)}{', 4' if step == 4 else ''}):")
-            vals = [" + ".join(f"({self.value(t.body.xreplace({f: f + r, b: b + u}), d + 1)})"
-                               for u in range(step)) for r in range(2)]
-            for a, v in zip(accs, vals):
-                self.emit(d + 1, "S", f"{a} += {v}")
+                              f"{self._int(stop)}{f', {U}' if step == U else ''}):")
+            # every value first (their θ loads are emitted above the loop over
+            # samples), then the statements, which share one loop over samples
+            xs = [self.env.fresh("_x") if shared != 1 else "" for _ in range(step)]
+            loads = [f"{x} = {self.value(shared.xreplace({b: b + u}), d + 1)}"
+                     for u, x in enumerate(xs) if x]
+            sums = [f"{a} += " + " + ".join(
+                (f"{x}*" if x else "") + "(" + self.value(
+                    per_row.xreplace({f: f + r, b: b + u}), d + 1) + ")" for u, x in enumerate(xs))
+                for r, a in enumerate(accs)]
+            for stmt in loads + sums:
+                self.emit(d + 1, "S", stmt)
         for r, a in enumerate(accs):
             idx = t.free[:-1] + (f + r,)
             self.emit(d, "S", f"{dest(self._int(self.flat(idx, t.free, t.ranges)))} = {a}")
-        self._loop(f, qf, fhi, depth)  # the last row when the count is odd (maybe empty)
+        self._loop(f, qf, fhi, depth)  # the last rows (maybe none)
         v = self._compute(t, {}, depth + 1)
         self.emit(depth + 1, "S", f"{dest(self._int(self.flat(t.free, t.free, t.ranges)))} = {v}")
 
     def _alloc(self, size, per_sample=True):
         name = self.env.size_name(size)
         if self.blocked and per_sample:
-            return f"np.empty(({name}, BLOCK), DTYPE)"
+            return self._rows(name) if self.scratch else f"_block_buffer(({name}, BLOCK), DTYPE)"
         if self.env.target == "cuda":
             return f"cuda.local.array({name}, DTYPE)"
         return f"np.empty({name}, DTYPE)"
@@ -437,8 +459,20 @@ class Renderer:
             out.append(ind + "    " + text)
         return out
 
+    def _next_row(self, count):
+        """First row of the next ``count`` rows of the workspace ``ws``."""
+        r0 = " + ".join(self.scratch_rows) or "0"
+        self.scratch_rows.append(count)
+        return r0
+
+    def _rows(self, count):
+        r0 = self._next_row(count)
+        return f"ws[{r0}:{r0} + {count}]"
+
     def _scalar_allocs(self):
-        return [f"{s} = np.empty(BLOCK, DTYPE)" for s in self.scalars]
+        if self.scratch:
+            return [f"{s} = ws[{self._next_row('1')}]" for s in self.scalars]
+        return [f"{s} = _block_buffer((BLOCK,), DTYPE)" for s in self.scalars]
 
 
 def consts_lines(env) -> list[str]:

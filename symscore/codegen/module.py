@@ -23,7 +23,7 @@ from .templates import KERNEL_SETS, TARGETS, templates_for
 
 __all__ = ["generate_source", "kernel_hash", "FASTMATH_FLAGS", "CODEGEN_VERSION"]
 
-CODEGEN_VERSION = "5"
+CODEGEN_VERSION = "6"
 # never 'nnan'/'ninf': kernels must see and propagate NaN/inf honestly
 FASTMATH_FLAGS = ("afn", "arcp", "contract", "nsz", "reassoc")
 _DECORATOR = '@numba.njit(fastmath=FASTMATH, cache=True, error_model="numpy")'
@@ -127,6 +127,7 @@ def generate_source(density, kernel_set: str, target: str = "cpu", dtype: str = 
             bodies += [print_range(plan, fn, kind, dtype, fast) for kind in fn.ranges]
             if fn.name in BLOCK_FUNCTIONS:
                 bodies.append(print_block(plan, fn, dtype, fast))
+        bodies.append("SCRATCH_ROWS = 1  # the samplers' workspace (unused by the unrolled form)")
         names = {fn.name: fn for fn in plan.fns}
         if "ssm_from" in names:
             bodies.append(print_ssm_range(plan, names["score_hessian_c"], names["ssm_from"],

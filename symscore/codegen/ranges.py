@@ -61,7 +61,7 @@ def _copy_block(arr: str, block: str, src: str) -> list[str]:
 def _head(name, args, doc, blocks, chunk):
     lines = [RANGE_DECORATOR, f"def {name}({', '.join(args)}):", f"    '''{doc}'''",
              "    N = X.shape[0]"]
-    lines += [f"    {b} = np.empty(({rows}, {chunk}), DTYPE)" for b, rows in blocks]
+    lines += [f"    {b} = _block_buffer(({rows}, {chunk}), DTYPE)" for b, rows in blocks]
     return lines
 
 
@@ -148,15 +148,16 @@ BLOCK_FUNCTIONS = ("score_c", "logp_score_c")
 
 
 def print_block(plan: Plan, fn: Fn, dtype: str, fast_exp: bool) -> str:
-    """``<base>_block(xb, m, theta, c, outb[, rb])``: ``fn`` for the samples
+    """``<base>_block(xb, m, theta, c, outb[, rb], ws)``: ``fn`` for the samples
     n < m of the column block xb (D × ≥m), storing into outb[i, n] and the
-    returned value into rb[n]. The θ/c loads are hoisted above the loop over n:
+    returned value into rb[n] (the samplers' workspace ws goes unused: the
+    unrolled form keeps its temporaries in registers; SCRATCH_ROWS = 1). The θ/c loads are hoisted above the loop over n:
     that is what lets LLVM vectorise it (measured on the 2-D K=8 mixture score,
     per core: 10 M samples/s for a loop around the inlined ``score_col``, whose
     loads stay inside the loop, versus 70 M/s for this form)."""
     inv, lines, ret = body_parts(plan, plan.bodies[fn.name], fn.outputs, "scalar", dtype,
                                  fn.hoisted, True, fast_exp, split_invariant=True)
-    args = ["xb", "m", "theta", "c", "outb"] + (["rb"] if ret is not None else [])
+    args = ["xb", "m", "theta", "c", "outb"] + (["rb"] if ret is not None else []) + ["ws"]
     if ret is not None:
         lines.append(f"rb[n] = {ret}")
     doc = f"{fn.doc} Block form over samples n < m. ops per sample: {plan.ops[fn.name]}"
