@@ -270,7 +270,10 @@ def test_branch_free_helpers_match_stable_forms():
     for src in (HELPERS_SCALAR["_exp"], HELPERS_SCALAR["_softplus"], HELPERS_SCALAR["_sigmoid"],
                 LOOP_HELPERS["_softplus_v"]):
         exec(src, ns)
-    z = np.concatenate([np.linspace(-40, 40, 4001), [-800.0, -1e-300, 0.0, 1e-300, 800.0]])
+    split = -math.log(math.sqrt(2.0) - 1.0)   # _softplus_v changes its reduction at e^-|z| = √2 − 1
+    near = split + np.linspace(-1e-6, 1e-6, 201)
+    z = np.concatenate([np.linspace(-40, 40, 4001), [-800.0, -1e-300, 0.0, 1e-300, 800.0],
+                        near, -near])
     for v in z:
         want = ns["_softplus"](v)
         assert ns["_softplus_v"](v) == pytest.approx(want, rel=5e-16, abs=1e-300), v
