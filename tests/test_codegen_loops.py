@@ -268,7 +268,7 @@ def test_branch_free_helpers_match_stable_forms():
     from symscore.codegen.printer import HELPERS_SCALAR
     ns = {"np": np, "math": math, "DTYPE": np.float64}
     for src in (HELPERS_SCALAR["_exp"], HELPERS_SCALAR["_softplus"], HELPERS_SCALAR["_sigmoid"],
-                LOOP_HELPERS["_softplus_v"]):
+                *LOOP_HELPERS.values()):
         exec(src, ns)
     split = -math.log(math.sqrt(2.0) - 1.0)   # _softplus_v changes its reduction at e^-|z| = √2 − 1
     near = split + np.linspace(-1e-6, 1e-6, 201)
@@ -279,6 +279,11 @@ def test_branch_free_helpers_match_stable_forms():
         assert ns["_softplus_v"](v) == pytest.approx(want, rel=5e-16, abs=1e-300), v
         sig = 1.0 / (1.0 + ns["_exp"](-v))  # the form printed for Sigmoid in CPU loops
         assert sig == pytest.approx(ns["_sigmoid"](v), rel=5e-16, abs=1e-300), v
+        # σ and softplus of one argument sharing u = e^−|z| (Renderer._pair_sigmoid_softplus)
+        sig_u, u = ns["_sigmoid_u"](v)
+        assert u == ns["_exp"](-abs(v))
+        assert sig_u == pytest.approx(ns["_sigmoid"](v), rel=5e-16, abs=1e-300), v
+        assert ns["_softplus_u"](v, u) == pytest.approx(want, rel=5e-16, abs=1e-300), v
 
 
 @pytest.mark.slow
@@ -385,3 +390,40 @@ def test_structured_ssm_integrand_against_finite_differences(seed):
 _SSM_MODELS = [ss.families.gaussian_bernoulli_rbm(dim=4, hidden=3, structured=True),
                ss.families.ica(dim=3, structured=True),
                ss.families.student_t(dim=3, structured=True)]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ss.families.gaussian_bernoulli_rbm(dim=21, hidden=9, structured=True),
+    lambda: ss.families.ica(dim=9, structured=True),
+    lambda: ss.families.gaussian_mixture(dim=6, components=5, structured=True),
+], ids=["rbm", "ica", "mixture"])
+def test_sampler_block_functions_equal_row_forms(make):
+    # the samplers' score_block / logp_score_block: 4 × 4 register tiles, temporaries in
+    # rows of a padded workspace (filled with NaN: nothing may read what it did not
+    # write), the RBM's σ and softplus sharing one exponential; a ragged block (m < B)
+    # of far-out points that reach both branches of σ and softplus
+    d = make()
+    k = ss.compile(d)
+    mod = k.module
+    rng = np.random.default_rng(11)
+    th = np.ascontiguousarray(k.theta(None) + 0.3 * rng.standard_normal(d.n_params))
+    th = np.where(np.asarray(d.theta_bounds()[0]) >= 0, np.abs(th) + 0.1, th)
+    c = np.empty(mod.NC)
+    mod.consts(th, c)
+    B, m, D = 37, 29, d.dim
+    X = 6 * rng.standard_normal((m, D))
+    ws = mod._block_buffer((mod.SCRATCH_ROWS, B), mod.DTYPE)
+    assert ws.ctypes.data % 64 == 0 and ws.shape == (mod.SCRATCH_ROWS, B + 8)
+    ws[:] = np.nan
+    xb = mod._block_buffer((D, B), mod.DTYPE)
+    xb[:] = np.nan
+    xb[:, :m] = X.T
+    outb, rb, outs = np.zeros((D, B)), np.zeros(B), np.zeros((D, B))
+    mod.logp_score_block(xb, m, th, c, outb, rb, ws)
+    mod.score_block(xb, m, th, c, outs, ws)
+    want_s, want_l = np.empty((m, D)), np.empty(m)
+    for n in range(m):
+        want_l[n] = mod.logp_score(X[n], th, want_s[n])
+    np.testing.assert_allclose(rb[:m], want_l, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(outb[:, :m].T, want_s, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(outs[:, :m].T, want_s, rtol=1e-12, atol=1e-12)
