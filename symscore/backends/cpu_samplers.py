@@ -37,7 +37,10 @@ import numpy as np
 
 from ..codegen.templates import register_template, templates_for
 
-CHAINS_PER_BLOCK = 256
+# a block's buffers (x, score, proposal, the block functions' workspace: D × 128
+# each) stay in L2 at D = 100 (RBM(100, 50) MALA 1.05× faster than 256; the 2-D
+# mixture samplers are unchanged)
+CHAINS_PER_BLOCK = 128
 _JIT = '@numba.njit(fastmath=FASTMATH, cache=True, error_model="numpy", nogil=True)'
 
 
@@ -177,11 +180,11 @@ def smp_mala(X, S, k0, k1, theta, c, step, t_begin, t_end, thin, trace, accepted
                     d = xb[i, n] - yb[i, n] - h * gyb[i, n]
                     rev[n] += d * d
                     fin[n] = fin[n] & math.isfinite(yb[i, n]) & math.isfinite(gyb[i, n])
-            for n in range(m):
+            for n in range(m):   # the decisions (vectorised), then the bookkeeping
                 log_alpha = _mala_log_alpha(lyb[n], lb[n], rev[n], zsq[n], h)
-                ok, s0b[n], s1b[n] = _mala_accept(log_alpha, fin[n], s0b[n], s1b[n])
-                acc[n] = ok
-                if ok:
+                acc[n], s0b[n], s1b[n] = _mala_accept(log_alpha, fin[n], s0b[n], s1b[n])
+            for n in range(m):
+                if acc[n]:
                     accepted[lo + n] += 1
                     lb[n] = lyb[n]
                 elif not fin[n]:

@@ -29,10 +29,9 @@ True
 
 from __future__ import annotations
 
-import math
 
 from .numba_cache import njit
-from .rng import next_normal_pair, next_open_uniform
+from .rng import log_unit, next_normal_pair, next_open_uniform
 
 __all__ = ["drift_noise", "ula_pair", "ula_single", "propose_pair", "propose_single", "mala_log_alpha",
            "mala_accept"]
@@ -84,6 +83,8 @@ def mala_log_alpha(logp_y, logp_x, reverse_sq, forward_zsq, step):
 @_jit_inline
 def mala_accept(log_alpha, finite, s0, s1):
     """Draw u ∈ (0, 1] and accept iff the proposal is finite and log u < log α
-    (a NaN log α rejects); ``(accept, s0', s1')``."""
+    (a NaN log α rejects); ``(accept, s0', s1')``. Branch-free (the polynomial
+    :func:`~symscore.backends.rng.log_unit`, no libm call): the CPU drivers decide a
+    whole block of chains in one vectorised loop."""
     u, s0, s1 = next_open_uniform(s0, s1)
-    return finite and math.log(u) < log_alpha, s0, s1
+    return finite & (log_unit(u) < log_alpha), s0, s1
