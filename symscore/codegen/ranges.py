@@ -61,7 +61,7 @@ def _copy_block(arr: str, block: str, src: str) -> list[str]:
 def _head(name, args, doc, blocks, chunk):
     lines = [RANGE_DECORATOR, f"def {name}({', '.join(args)}):", f"    '''{doc}'''",
              "    N = X.shape[0]"]
-    lines += [f"    {b} = _block_buffer(({rows}, {chunk}), DTYPE)" for b, rows in blocks]
+    lines += [f"    {b} = np.empty(({rows}, {chunk}), DTYPE)" for b, rows in blocks]
     return lines
 
 
