@@ -117,5 +117,13 @@ def normaliser_drops_out(density) -> NormaliserCheck:
     Z = sp.Function("Z", positive=True)(*density.params)
     log_p = sp.log(sp.exp(density.log_density) / Z)
     normalised = sp.ImmutableMatrix([sp.diff(log_p, v) for v in density.variables])
-    diff = (normalised - density.score).applyfunc(lambda e: sp.expand(sp.powsimp(e)))
+    diff = (normalised - density.score).applyfunc(_reduce_difference)
     return NormaliserCheck(normalised, density.score, diff)
+
+
+def _reduce_difference(e):
+    """expand(powsimp(e)); when that is not 0, over a common denominator (cancel):
+    d/dx log(e^f / Z) leaves e^f in numerator and denominator, which expansion alone
+    does not always remove (x² + log(x² + 2) left e^{x²}·(x² + 2) terms)."""
+    r = sp.expand(sp.powsimp(e))
+    return r if r == 0 else sp.cancel(r)

@@ -150,3 +150,10 @@ def test_calculus_is_cached_and_exact():
     a = sp.Symbol("a", positive=True)
     q = ss.Density.from_energy(a * x**4 / 4, [x], [a])
     assert q.score[0] == -a * x**3 and q.divergence == -3 * a * x**2
+
+
+def test_normaliser_drops_out_when_expansion_alone_leaves_exponentials():
+    # found by hypothesis: expand(powsimp(·)) left e^{x²}(x² + 2) in a denominator
+    x = X[0]
+    d = ss.Density.from_log_density(x**2 + sp.log(x**2 + 2), [x])
+    assert calculus.normaliser_drops_out(d).holds

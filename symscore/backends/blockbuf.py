@@ -1,27 +1,31 @@
-"""Scratch buffers of compiled CPU kernels: cache-line aligned, rows padded.
+"""Scratch buffers of the samplers and the structured CPU kernels: cache-line
+aligned, rows padded.
 
-The generated CPU kernels keep a block of samples or chains in column buffers
-(rows × BLOCK, samples innermost) and stream through several of them in one
-vectorised loop. With numba's ``np.empty`` two things depend on where the
-allocator happens to put a buffer:
-
-* its data is aligned to 32 bytes only, so with 512-bit vectors (AVX-512) every
-  load and store may straddle two cache lines;
-* a row of BLOCK = 256 float64 is 2048 bytes, so every row of every buffer that
-  came from ``mmap`` starts at the same offset within a 4 KiB page: loads from
-  one buffer then wait on stores to another at the same page offset ("4K
-  aliasing").
-
-Measured on the RBM(100, 50) Langevin sampler (2 cores, AVX-512): 57–60 ms or
-91–96 ms from one process to the next with the same compiled code, 140–160 ms
-when every buffer came from ``mmap`` (``MALLOC_MMAP_THRESHOLD_=65536``).
+Those kernels keep a block of chains or samples in column buffers (rows × BLOCK,
+chains innermost) and stream through several of them in one vectorised loop.
+With numba's ``np.empty`` the data is aligned to 32 bytes only (with 512-bit
+vectors every load may straddle two cache lines), and a row of 256 float64 is
+2048 bytes, so the rows of all buffers can start at the same offset within a
+4 KiB page, where loads wait on stores to another buffer ("4K aliasing").
 
 ``_block_buffer(shape, dtype)``, a driver template of every CPU kernel set (so its
 source, and any change of it, is part of each generated file and its hash),
-allocates instead: data 64-byte aligned, and the last axis padded by 64 bytes so
-that a row of 256 float64 is 2112 bytes (33 cache lines, odd) and the rows of
-the buffers fall on all 64 cache-line offsets of a page. The kernels only ever
-index columns below the logical size.
+allocates instead: data 64-byte aligned, and the last axis padded by 64 bytes (a
+row of 128 float64 is 1088 bytes, 17 cache lines: the rows fall on all cache-line
+offsets of a page). The kernels only index columns below the logical size.
+Measured in one process, RBM(100, 50), 1000 chains × 200 steps: ULA 56 vs 62.5 ms,
+MALA 68 vs 74 ms with ``np.empty`` buffers.
+
+Two findings that shaped where it is used:
+
+* the samplers' block functions must not allocate at all: allocating their
+  temporaries once per step (≈ 0.4 MB) let glibc return and re-fault the memory,
+  and the same compiled sampler ran 1.5–2.5× slower in some processes than in
+  others (``MALLOC_MMAP_THRESHOLD_=65536`` made it slow in every process); they
+  now take rows of one workspace ``ws`` per thread (SCRATCH_ROWS in each module);
+* in the unrolled (scalar-expression) range drivers, a buffer returned by this
+  function instead of ``np.empty`` kept LLVM from vectorising the 2-D mixture's
+  ISM-gradient driver (3× slower), so those keep ``np.empty``.
 
 >>> from symscore.codegen.templates import templates_for
 >>> "_block_buffer" in [t.name for t in templates_for("cpu", "ism_grad")]
