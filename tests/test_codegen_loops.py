@@ -412,10 +412,10 @@ def test_sampler_block_functions_equal_row_forms(make):
     mod.consts(th, c)
     B, m, D = 37, 29, d.dim
     X = 6 * rng.standard_normal((m, D))
-    ws = mod._block_buffer((mod.SCRATCH_ROWS, B), mod.DTYPE)
+    ws = mod._block_buffer(mod.SCRATCH_ROWS, B, mod.DTYPE)
     assert ws.ctypes.data % 64 == 0 and ws.shape == (mod.SCRATCH_ROWS, B + 8)
     ws[:] = np.nan
-    xb = mod._block_buffer((D, B), mod.DTYPE)
+    xb = mod._block_buffer(D, B, mod.DTYPE)
     xb[:] = np.nan
     xb[:, :m] = X.T
     outb, rb, outs = np.zeros((D, B)), np.zeros(B), np.zeros((D, B))

@@ -8,7 +8,7 @@ vectors every load may straddle two cache lines), and a row of 256 float64 is
 2048 bytes, so the rows of all buffers can start at the same offset within a
 4 KiB page, where loads wait on stores to another buffer ("4K aliasing").
 
-``_block_buffer(shape, dtype)``, a driver template of every CPU kernel set (so its
+``_block_buffer(rows, cols, dtype)``, a driver template of every CPU kernel set (so its
 source, and any change of it, is part of each generated file and its hash),
 allocates instead: data 64-byte aligned, and the last axis padded by 64 bytes (a
 row of 128 float64 is 1088 bytes, 17 cache lines: the rows fall on all cache-line
@@ -40,22 +40,27 @@ __all__ = ["ALIGN", "BLOCK_BUFFER"]
 
 ALIGN = 64   # bytes: one cache line, one 512-bit vector
 
-# a plain njit function: numba-level inlining (inline="always") of it into the
-# kernels made LLVM emit a 2× slower MALA block kernel (measured)
+# the allocating function is a plain njit function (numba-level inlining of it into
+# the kernels made LLVM emit a 2× slower MALA block kernel, measured); only the shim
+# that turns constant sizes into plain int64 is inlined (called with the literal
+# sizes D, BLOCK, numba compiled one allocator per distinct shape: 0.6 s per module)
 BLOCK_BUFFER = f'''
 @numba.njit(cache=True)
-def _block_buffer(shape, dtype):
-    # uninitialised C-contiguous array of shape (..., cols + pad): data {ALIGN}-byte
-    # aligned, each row padded by {ALIGN} bytes (pad = {ALIGN} // itemsize elements)
+def _block_buffer_sized(rows, cols, dtype):
+    # uninitialised C-contiguous (rows, cols + pad) array: data {ALIGN}-byte aligned,
+    # each row padded by {ALIGN} bytes (pad = {ALIGN} // itemsize elements)
     probe = np.empty(0, dtype)
     pad = {ALIGN} // probe.itemsize
-    padded = shape[:-1] + (shape[-1] + pad,)
-    n = 1
-    for s in padded:
-        n *= s
+    n = rows * (cols + pad)
     raw = np.empty(n + pad, dtype)
     skip = (({ALIGN} - raw.ctypes.data % {ALIGN}) % {ALIGN}) // raw.itemsize
-    return raw[skip:skip + n].reshape(padded)
+    return raw[skip:skip + n].reshape((rows, cols + pad))
+
+
+@numba.njit(cache=True, inline="always")
+def _block_buffer(rows, cols, dtype):
+    # a 1-D buffer is one row: _block_buffer(1, cols, dtype)[0]
+    return _block_buffer_sized(np.int64(rows), np.int64(cols), dtype)
 '''
 
 for _set in KERNEL_SETS:

@@ -69,14 +69,14 @@ from symscore.backends.rng import next_normal_pair as _normal_pair
 _PROLOGUE = f"""
     N = X.shape[0]
     B = {CHAINS_PER_BLOCK}
-    xb = _block_buffer((D, B), DTYPE)
-    gb = _block_buffer((D, B), DTYPE)
-    s0b = _block_buffer((B,), np.uint64)
-    s1b = _block_buffer((B,), np.uint64)
-    za = _block_buffer((B,), np.float64)
-    zb = _block_buffer((B,), np.float64)
-    fin = _block_buffer((B,), np.bool_)
-    ws = _block_buffer((SCRATCH_ROWS, B), DTYPE)   # the block functions' temporaries"""
+    xb = _block_buffer(D, B, DTYPE)
+    gb = _block_buffer(D, B, DTYPE)
+    s0b = _block_buffer(1, B, np.uint64)[0]
+    s1b = _block_buffer(1, B, np.uint64)[0]
+    za = _block_buffer(1, B, np.float64)[0]
+    zb = _block_buffer(1, B, np.float64)[0]
+    fin = _block_buffer(1, B, np.bool_)[0]
+    ws = _block_buffer(SCRATCH_ROWS, B, DTYPE)   # the block functions' temporaries"""
 
 _BLOCK = """
     for k in range(k0, k1):
@@ -145,13 +145,13 @@ def smp_mala(X, S, k0, k1, theta, c, step, t_begin, t_end, thin, trace, accepted
     # propose y = x + h s(x) + sqrt(2h) z; accept with probability min(1, α){_PROLOGUE}
     h = step
     noise = math.sqrt(2.0 * h)
-    lb = _block_buffer((B,), DTYPE)
-    yb = _block_buffer((D, B), DTYPE)
-    gyb = _block_buffer((D, B), DTYPE)
-    lyb = _block_buffer((B,), DTYPE)
-    zsq = _block_buffer((B,), np.float64)
-    rev = _block_buffer((B,), np.float64)
-    acc = _block_buffer((B,), np.bool_){_BLOCK}
+    lb = _block_buffer(1, B, DTYPE)[0]
+    yb = _block_buffer(D, B, DTYPE)
+    gyb = _block_buffer(D, B, DTYPE)
+    lyb = _block_buffer(1, B, DTYPE)[0]
+    zsq = _block_buffer(1, B, np.float64)[0]
+    rev = _block_buffer(1, B, np.float64)[0]
+    acc = _block_buffer(1, B, np.bool_)[0]{_BLOCK}
         logp_score_block(xb, m, theta, c, gb, lb, ws)
         for t in range(t_begin, t_end):
             for n in range(m):

@@ -74,7 +74,7 @@ samples/chains: every ``<f>_c`` above also exists as ``<f>_col``
 ``logp_score_block(xb, m, theta, c, outb, rb, ws)`` (``rb[n]`` = log p~) run the loop
 over n < m themselves with θ loads hoisted above it: the form LLVM vectorises
 best (5–8× the row form for mixtures). They allocate nothing: their temporaries
-are rows of the caller's workspace ``ws = _block_buffer((SCRATCH_ROWS, B), DTYPE)``
+are rows of the caller's workspace ``ws = _block_buffer(SCRATCH_ROWS, B, DTYPE)``
 (module constant ``SCRATCH_ROWS``; see :mod:`symscore.backends.blockbuf`).
 
 CPU range drivers (generated, used by :mod:`symscore.kernels`):

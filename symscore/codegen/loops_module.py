@@ -161,11 +161,11 @@ def _driver(name, args, fn, kind, chunk, doc, extra_rows=(), prologue=(), scratc
         ret = None
     r = Renderer(fn, blocked=True, ret_stmt=ret)
     src = [RANGE_DECORATOR, f"def {name}({', '.join(args)}):", f"    '''{doc}'''",
-           "    _N = X.shape[0]", "    xb = _block_buffer((D, BLOCK), DTYPE)"]
+           "    _N = X.shape[0]", "    xb = _block_buffer(D, BLOCK, DTYPE)"]
     own = tuple(extra_rows) + tuple(scratch) + ((per_projection,) if per_projection else ())
-    src += [f"    {e}b = _block_buffer((D, BLOCK), DTYPE)" for e in own]
+    src += [f"    {e}b = _block_buffer(D, BLOCK, DTYPE)" for e in own]
     if kind == "values_row":
-        src.append("    outb = _block_buffer((D, BLOCK), DTYPE)")
+        src.append("    outb = _block_buffer(D, BLOCK, DTYPE)")
     src += _indent(r.allocs)
     body = ["for _k in range(k0, k1):", f"    _lo = _k * {chunk}",
             f"    _hi = min(_lo + {chunk}, _N)"]

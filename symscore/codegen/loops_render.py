@@ -439,7 +439,7 @@ class Renderer:
     def _alloc(self, size, per_sample=True):
         name = self.env.size_name(size)
         if self.blocked and per_sample:
-            return self._rows(name) if self.scratch else f"_block_buffer(({name}, BLOCK), DTYPE)"
+            return self._rows(name) if self.scratch else f"_block_buffer({name}, BLOCK, DTYPE)"
         if self.env.target == "cuda":
             return f"cuda.local.array({name}, DTYPE)"
         return f"np.empty({name}, DTYPE)"
@@ -520,7 +520,7 @@ class Renderer:
     def _scalar_allocs(self):
         if self.scratch:
             return [f"{s} = ws[{self._next_row('1')}]" for s in self.scalars]
-        return [f"{s} = _block_buffer((BLOCK,), DTYPE)" for s in self.scalars]
+        return [f"{s} = _block_buffer(1, BLOCK, DTYPE)[0]" for s in self.scalars]
 
 
 def consts_lines(env) -> list[str]:
