@@ -264,7 +264,7 @@ def test_structured_unsupported_sets_raise():
 
 
 def test_branch_free_helpers_match_stable_forms():
-    from symscore.codegen.loops_render import LOOP_HELPERS
+    from symscore.codegen.loops_helpers import LOOP_HELPERS
     from symscore.codegen.printer import HELPERS_SCALAR
     ns = {"np": np, "math": math, "DTYPE": np.float64}
     for src in (HELPERS_SCALAR["_exp"], HELPERS_SCALAR["_softplus"], HELPERS_SCALAR["_sigmoid"],

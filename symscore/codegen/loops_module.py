@@ -35,7 +35,8 @@ import sympy as sp
 from .. import objectives
 from ..errors import CodegenError
 from .loops import ConstPool, LoopEnv, Output
-from .loops_render import BLOCK, LOOP_HELPERS, Renderer, consts_lines
+from .loops_helpers import LOOP_HELPERS
+from .loops_render import BLOCK, Renderer, consts_lines
 from .printer import HELPERS_SCALAR
 from .ranges import CHUNK, GRAD_CHUNK, RANGE_DECORATOR
 from .templates import templates_for
