@@ -29,7 +29,6 @@ True
 
 from __future__ import annotations
 
-
 from .numba_cache import njit
 from .rng import log_unit, next_normal_pair, next_open_uniform
 

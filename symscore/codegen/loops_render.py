@@ -296,7 +296,8 @@ class Renderer:
         if t.kind == "expr" and (t.ref_base in self._sigmoid_u or t.ref_base in self._softplus_of):
             sig = self._softplus_of.get(t.ref_base, t)
             idx = [sp.sympify(rep.get(i, i)) for i in t.free]
-            u = f"{self._sigmoid_u[sig.ref_base]}[{self._int(self.flat(idx, sig.free, sig.ranges))}, n]"
+            row = self._int(self.flat(idx, sig.free, sig.ranges))
+            u = f"{self._sigmoid_u[sig.ref_base]}[{row}, n]"
             arg = self.value(body.args[0], depth)
             if t is sig:
                 self.env.helpers.update(("_exp", "_sigmoid_u"))
@@ -384,9 +385,10 @@ class Renderer:
         # body = shared(b) · per_row(f, b): the factor free of f is loaded once per b
         shared = sp.Mul(*[a for a in sp.Mul.make_args(t.body) if f not in a.free_symbols])
         per_row = t.body / shared
-        self.emit(depth, "L", f"for {self.var(f)} in range({self._int(flo)}, {self._int(qf)}, {R}):")
+        self.emit(depth, "L", f"for {self.var(f)} in range({self._int(flo)}, "
+                              f"{self._int(qf)}, {R}):")
         d = depth + 1
-        accs = [self._scalar(f"acc{d}" + ("", "b", "c", "d")[r]) for r in range(R)]
+        accs = [self._scalar(f"acc{d}" + (chr(ord("a") + r) if r else "")) for r in range(R)]
         for a in accs:
             self.emit(d, "S", f"{a} = {self._zero()}")
         for start, stop, step in ((blo, qb, U), (qb, sp.sympify(bhi) + 1, 1)):

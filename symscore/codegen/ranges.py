@@ -151,8 +151,8 @@ def print_block(plan: Plan, fn: Fn, dtype: str, fast_exp: bool) -> str:
     """``<base>_block(xb, m, theta, c, outb[, rb], ws)``: ``fn`` for the samples
     n < m of the column block xb (D × ≥m), storing into outb[i, n] and the
     returned value into rb[n] (the samplers' workspace ws goes unused: the
-    unrolled form keeps its temporaries in registers; SCRATCH_ROWS = 1). The θ/c loads are hoisted above the loop over n:
-    that is what lets LLVM vectorise it (measured on the 2-D K=8 mixture score,
+    unrolled form keeps its temporaries in registers; SCRATCH_ROWS = 1). The θ/c
+    loads are hoisted above the loop over n: that is what lets LLVM vectorise it (measured on the 2-D K=8 mixture score,
     per core: 10 M samples/s for a loop around the inlined ``score_col``, whose
     loads stay inside the loop, versus 70 M/s for this form)."""
     inv, lines, ret = body_parts(plan, plan.bodies[fn.name], fn.outputs, "scalar", dtype,
